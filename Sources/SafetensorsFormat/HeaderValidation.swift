@@ -1,0 +1,60 @@
+/// The layout rules of the data buffer (rules 6 to 8 of the format), applied to parsed entries.
+enum HeaderValidation {
+    /// Checks that names are unique, that tensors tile the data buffer from 0 without holes or
+    /// overlaps, that each byte range matches its dtype and shape, and that the buffer ends
+    /// exactly at the end of the file. Returns the tensors in data order.
+    static func validate(
+        _ entries: [HeaderParser.Entry],
+        dataStart: UInt64,
+        fileSize: UInt64
+    ) throws(SafetensorsError.Problem) -> [TensorInfo] {
+        try rejectDuplicateNames(entries)
+        let order = entries.indices.sorted { lhs, rhs in
+            let a = entries[lhs], b = entries[rhs]
+            return (a.begin, a.end, lhs) < (b.begin, b.end, rhs)
+        }
+        var tensors: [TensorInfo] = []
+        tensors.reserveCapacity(entries.count)
+        var expectedBegin: UInt64 = 0
+        var previous: String?
+        for index in order {
+            let entry = entries[index]
+            guard entry.begin == expectedBegin else {
+                throw .misplacedTensor(tensor: entry.name, begin: entry.begin, previous: previous, previousEnd: expectedBegin)
+            }
+            guard entry.end >= entry.begin else {
+                throw .tensorEndsBeforeItBegins(tensor: entry.name, begin: entry.begin, end: entry.end)
+            }
+            let info = TensorInfo(
+                name: entry.name, dtype: entry.dtype, shape: entry.shape,
+                dataOffsets: ByteRange(start: entry.begin, end: entry.end))
+            try checkSize(of: info)
+            tensors.append(info)
+            expectedBegin = entry.end
+            previous = entry.name
+        }
+        let (dataEnd, overflow) = dataStart.addingReportingOverflow(expectedBegin)
+        guard !overflow, dataEnd == fileSize else {
+            throw .dataSizeMismatch(dataEnd: overflow ? .max : dataEnd, fileSize: fileSize)
+        }
+        return tensors
+    }
+
+    private static func rejectDuplicateNames(_ entries: [HeaderParser.Entry]) throws(SafetensorsError.Problem) {
+        var seen = Set<Utf8Key>(minimumCapacity: entries.count)
+        for entry in entries where !seen.insert(Utf8Key(entry.name)).inserted {
+            throw .duplicateTensor(name: entry.name)
+        }
+    }
+
+    private static func checkSize(of tensor: TensorInfo) throws(SafetensorsError.Problem) {
+        guard let elements = tensor.elementCount else { throw .shapeOverflow(tensor: tensor.name) }
+        let bitWidth = UInt64(tensor.dtype.bitsPerElement)
+        let (bits, overflow) = elements.multipliedReportingOverflow(by: bitWidth)
+        if overflow { throw .shapeOverflow(tensor: tensor.name) }
+        if bits % 8 != 0 { throw .partialByte(tensor: tensor.name, dtype: tensor.dtype, elementCount: elements) }
+        if bits / 8 != tensor.byteCount {
+            throw .sizeMismatch(tensor: tensor.name, expected: bits / 8, actual: tensor.byteCount)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+/// A Hugging Face shard index (`model.safetensors.index.json`): which file holds each tensor.
+///
+/// This is the index alone; checking it against the shards is the logical model's job.
+public struct ShardIndex: Hashable, Sendable {
+    /// One `tensor: file` pair of the `weight_map`.
+    public struct Placement: Hashable, Sendable {
+        /// The tensor's name.
+        public var tensor: String
+        /// The shard holding it, relative to the index's directory.
+        public var file: String
+    }
+
+    /// The `weight_map` pairs in the order written, each tensor once.
+    public var weightMap: [Placement]
+    /// The `metadata` value exactly as written (JSON text), or nil when absent.
+    public var metadataJSON: String?
+    /// `metadata.total_size` when it is a non-negative integer.
+    public var totalSize: UInt64?
+
+    /// The distinct shard files, in order of first mention.
+    public var shardFiles: [String] {
+        var seen = Set<Utf8Key>()
+        return weightMap.compactMap { seen.insert(Utf8Key($0.file)).inserted ? $0.file : nil }
+    }
+
+    /// Parses the text of an index file named `file`.
+    public init(json: UnsafeRawBufferPointer, file: String) throws(SafetensorsError) {
+        do throws(SafetensorsError.Problem) {
+            if let offset = firstInvalidUTF8Offset(in: json) {
+                throw .invalidIndex(reason: "index is not valid UTF-8 (at byte \(offset))")
+            }
+            var parser = IndexParser(scanner: JSONScanner(text: json))
+            self = try parser.parse()
+        } catch let problem {
+            throw SafetensorsError(file: file, problem: ShardIndex.describedAsIndex(problem))
+        }
+    }
+
+    init(weightMap: [Placement], metadataJSON: String?, totalSize: UInt64?) {
+        self.weightMap = weightMap
+        self.metadataJSON = metadataJSON
+        self.totalSize = totalSize
+    }
+
+    private static func describedAsIndex(_ problem: SafetensorsError.Problem) -> SafetensorsError.Problem {
+        if case .invalidJSON(let offset, let reason) = problem {
+            return .invalidIndex(reason: "index is not valid JSON: \(reason) (at byte \(offset))")
+        }
+        return problem
+    }
+
+    /// Why a `weight_map` path may not be followed, or nil when it is a plain relative path.
+    /// Loaders refuse absolute paths and `..`; empty components and NUL are refused as well.
+    public static func unsafePathReason(_ path: String) -> String? {
+        if path.isEmpty { return "is empty" }
+        if path.utf8.first == UInt8(ascii: "/") { return "is absolute" }
+        if path.utf8.contains(0) { return "contains a NUL byte" }
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if component == ".." { return "contains `..`" }
+            if component.isEmpty { return "has an empty path component" }
+        }
+        return nil
+    }
+}
+
+/// Reads the JSON of a shard index.
+private struct IndexParser {
+    var scanner: JSONScanner
+
+    mutating func parse() throws(SafetensorsError.Problem) -> ShardIndex {
+        var weightMap: [ShardIndex.Placement]?
+        var metadataJSON: String?
+        var totalSize: UInt64?
+        try scanner.expect(UInt8(ascii: "{"), "'{' (an index is a JSON object)")
+        if !scanner.consumeIfPresent(UInt8(ascii: "}")) {
+            repeat {
+                let key = try scanner.scanString()
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                if scanner.string(key, equals: "weight_map") {
+                    if weightMap != nil { throw .invalidIndex(reason: "`weight_map` appears twice") }
+                    weightMap = try parseWeightMap()
+                } else if scanner.string(key, equals: "metadata") {
+                    if metadataJSON != nil { throw .invalidIndex(reason: "`metadata` appears twice") }
+                    (metadataJSON, totalSize) = try parseMetadata()
+                } else {
+                    try scanner.skipValue(depth: 2)
+                }
+            } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
+        }
+        scanner.skipWhitespace()
+        if !scanner.isAtEnd { throw scanner.error("trailing characters after the index object") }
+        guard let weightMap else { throw .invalidIndex(reason: "index has no `weight_map`") }
+        return ShardIndex(weightMap: weightMap, metadataJSON: metadataJSON, totalSize: totalSize)
+    }
+
+    private mutating func parseWeightMap() throws(SafetensorsError.Problem) -> [ShardIndex.Placement] {
+        scanner.skipWhitespace()
+        guard scanner.current == UInt8(ascii: "{") else {
+            throw .invalidIndex(reason: "`weight_map` is not an object")
+        }
+        scanner.position += 1
+        var placements: [ShardIndex.Placement] = []
+        var positions: [Utf8Key: Int] = [:]
+        if scanner.consumeIfPresent(UInt8(ascii: "}")) { return placements }
+        repeat {
+            let tensor = scanner.string(try scanner.scanString())
+            try scanner.expect(UInt8(ascii: ":"), "':'")
+            scanner.skipWhitespace()
+            guard scanner.current == UInt8(ascii: "\"") else {
+                throw .invalidIndex(reason: "`weight_map` entry \(quoted(tensor)) is not a file name")
+            }
+            let file = scanner.string(try scanner.scanString())
+            if let unsafe = ShardIndex.unsafePathReason(file) {
+                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in \(quoted(file)), a path that \(unsafe)")
+            }
+            if let earlier = positions[Utf8Key(tensor)] {
+                let first = placements[earlier].file
+                if !first.utf8.elementsEqual(file.utf8) {
+                    throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in both \(quoted(first)) and \(quoted(file))")
+                }
+                continue
+            }
+            positions[Utf8Key(tensor)] = placements.count
+            placements.append(ShardIndex.Placement(tensor: tensor, file: file))
+        } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
+        return placements
+    }
+
+    /// Returns the metadata's JSON text and its `total_size`, if that is an unsigned integer.
+    private mutating func parseMetadata() throws(SafetensorsError.Problem) -> (String?, UInt64?) {
+        scanner.skipWhitespace()
+        let start = scanner.position
+        if scanner.consumeLiteral("null") { return (nil, nil) }
+        guard scanner.current == UInt8(ascii: "{") else {
+            throw .invalidIndex(reason: "`metadata` is not an object")
+        }
+        scanner.position += 1
+        var totalSize: UInt64?
+        if !scanner.consumeIfPresent(UInt8(ascii: "}")) {
+            repeat {
+                let key = try scanner.scanString()
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace()
+                let valueStart = scanner.position
+                try scanner.skipValue(depth: 3)
+                if scanner.string(key, equals: "total_size") {
+                    var number = JSONScanner(text: UnsafeRawBufferPointer(rebasing: scanner.text[valueStart..<scanner.position]))
+                    totalSize = try? number.scanUnsignedInteger("total_size")
+                }
+            } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
+        }
+        let text = UnsafeRawBufferPointer(rebasing: scanner.text[start..<scanner.position])
+        return (String(decoding: text, as: UTF8.self), totalSize)
+    }
+}
