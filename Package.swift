@@ -3,13 +3,12 @@ import PackageDescription
 
 let package = Package(
     name: "tensorfs",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tensorfs", targets: ["tensorfs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -20,10 +19,7 @@ let package = Package(
         .target(name: "SafetensorsFormat"),
         .target(
             name: "TensorFS",
-            dependencies: [
-                "SafetensorsFormat",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            dependencies: ["SafetensorsFormat"]
         ),
         .target(
             name: "FuseBridge",

@@ -16,6 +16,8 @@ public struct ShardIndex: Hashable, Sendable {
     public var metadataJSON: String?
     /// `metadata.total_size` when it is a non-negative integer.
     public var totalSize: UInt64?
+    /// The members of `metadata` whose values are strings, in the order written.
+    public var metadataStrings: [MetadataEntry]
 
     /// The distinct shard files, in order of first mention.
     public var shardFiles: [String] {
@@ -36,10 +38,11 @@ public struct ShardIndex: Hashable, Sendable {
         }
     }
 
-    init(weightMap: [Placement], metadataJSON: String?, totalSize: UInt64?) {
+    init(weightMap: [Placement], metadata: IndexMetadata) {
         self.weightMap = weightMap
-        self.metadataJSON = metadataJSON
-        self.totalSize = totalSize
+        metadataJSON = metadata.json
+        totalSize = metadata.totalSize
+        metadataStrings = metadata.strings
     }
 
     private static func describedAsIndex(_ problem: SafetensorsError.Problem) -> SafetensorsError.Problem {
@@ -69,8 +72,7 @@ private struct IndexParser {
 
     mutating func parse() throws(SafetensorsError.Problem) -> ShardIndex {
         var weightMap: [ShardIndex.Placement]?
-        var metadataJSON: String?
-        var totalSize: UInt64?
+        var metadata: IndexMetadata?
         try scanner.expect(UInt8(ascii: "{"), "'{' (an index is a JSON object)")
         if !scanner.consumeIfPresent(UInt8(ascii: "}")) {
             repeat {
@@ -80,8 +82,8 @@ private struct IndexParser {
                     if weightMap != nil { throw .invalidIndex(reason: "`weight_map` appears twice") }
                     weightMap = try parseWeightMap()
                 } else if scanner.string(key, equals: "metadata") {
-                    if metadataJSON != nil { throw .invalidIndex(reason: "`metadata` appears twice") }
-                    (metadataJSON, totalSize) = try parseMetadata()
+                    if metadata != nil { throw .invalidIndex(reason: "`metadata` appears twice") }
+                    metadata = try parseMetadata()
                 } else {
                     try scanner.skipValue(depth: 2)
                 }
@@ -90,7 +92,7 @@ private struct IndexParser {
         scanner.skipWhitespace()
         if !scanner.isAtEnd { throw scanner.error("trailing characters after the index object") }
         guard let weightMap else { throw .invalidIndex(reason: "index has no `weight_map`") }
-        return ShardIndex(weightMap: weightMap, metadataJSON: metadataJSON, totalSize: totalSize)
+        return ShardIndex(weightMap: weightMap, metadata: metadata ?? IndexMetadata())
     }
 
     private mutating func parseWeightMap() throws(SafetensorsError.Problem) -> [ShardIndex.Placement] {
@@ -126,30 +128,44 @@ private struct IndexParser {
         return placements
     }
 
-    /// Returns the metadata's JSON text and its `total_size`, if that is an unsigned integer.
-    private mutating func parseMetadata() throws(SafetensorsError.Problem) -> (String?, UInt64?) {
+    /// Reads `metadata`: keeps its text, its `total_size` if that is an unsigned integer, and
+    /// its string-valued members.
+    private mutating func parseMetadata() throws(SafetensorsError.Problem) -> IndexMetadata {
         scanner.skipWhitespace()
         let start = scanner.position
-        if scanner.consumeLiteral("null") { return (nil, nil) }
+        if scanner.consumeLiteral("null") { return IndexMetadata() }
         guard scanner.current == UInt8(ascii: "{") else {
             throw .invalidIndex(reason: "`metadata` is not an object")
         }
         scanner.position += 1
-        var totalSize: UInt64?
+        var metadata = IndexMetadata()
         if !scanner.consumeIfPresent(UInt8(ascii: "}")) {
             repeat {
                 let key = try scanner.scanString()
                 try scanner.expect(UInt8(ascii: ":"), "':'")
                 scanner.skipWhitespace()
                 let valueStart = scanner.position
+                if scanner.current == UInt8(ascii: "\"") {
+                    let value = scanner.string(try scanner.scanString())
+                    metadata.strings.append(MetadataEntry(key: scanner.string(key), value: value))
+                    continue
+                }
                 try scanner.skipValue(depth: 3)
                 if scanner.string(key, equals: "total_size") {
                     var number = JSONScanner(text: UnsafeRawBufferPointer(rebasing: scanner.text[valueStart..<scanner.position]))
-                    totalSize = try? number.scanUnsignedInteger("total_size")
+                    metadata.totalSize = try? number.scanUnsignedInteger("total_size")
                 }
             } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
         }
         let text = UnsafeRawBufferPointer(rebasing: scanner.text[start..<scanner.position])
-        return (String(decoding: text, as: UTF8.self), totalSize)
+        metadata.json = String(decoding: text, as: UTF8.self)
+        return metadata
     }
+}
+
+/// What an index's `metadata` holds that tensorfs uses.
+struct IndexMetadata {
+    var json: String?
+    var totalSize: UInt64?
+    var strings: [MetadataEntry] = []
 }

@@ -1,0 +1,179 @@
+import CFuse
+import SafetensorsFormat
+import TensorFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves a `TensorFileSystem` through libfuse's low-level API.
+public final class FuseBridge: @unchecked Sendable {
+    /// The filesystem served.
+    public let fileSystem: TensorFileSystem
+    let log: EventLog
+    private let owner: (uid: uid_t, gid: gid_t)
+    private let onReady: @Sendable () -> Bool
+    private let tracing: Bool
+    /// The running session, set before requests arrive.
+    var session: OpaquePointer?
+
+    /// A bridge for `fileSystem`; `onReady` runs once the kernel has opened the connection, and
+    /// returning false from it (nobody waits for the mount any more) ends the session.
+    public init(fileSystem: TensorFileSystem, log: EventLog, onReady: @escaping @Sendable () -> Bool) {
+        self.fileSystem = fileSystem
+        self.log = log
+        self.onReady = onReady
+        tracing = log.isEnabled(.debug)
+        owner = (getuid(), getgid())
+    }
+
+    static func of(_ request: fuse_req_t?) -> FuseBridge {
+        Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+    }
+
+    func trace(_ message: @autoclosure () -> String) {
+        if tracing { log.write(.debug, message()) }
+    }
+
+    /// Called from the INIT request: choose what the connection does, then report readiness.
+    func configure(_ connection: UnsafeMutablePointer<fuse_conn_info>) {
+        let capable = connection.pointee.capable
+        var want = connection.pointee.want
+        // Attributes never change: no need to recheck the cache against them.
+        want &= ~UInt32(FUSE_CAP_AUTO_INVAL_DATA)
+        for capability in [FUSE_CAP_ASYNC_READ, FUSE_CAP_READDIRPLUS, FUSE_CAP_PARALLEL_DIROPS] where capable & UInt32(capability) != 0 {
+            want |= UInt32(capability)
+        }
+        want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+        connection.pointee.want = want
+        log.write(.info, "connection open: max_write \(connection.pointee.max_write), max_readahead \(connection.pointee.max_readahead)")
+        if !onReady() {
+            log.write(.error, "nobody waits for the mount any more; unmounting")
+            fuse_session_exit(session)
+        }
+    }
+
+    // MARK: Replies
+
+    func stat(_ attributes: FileAttributes) -> stat {
+        var status = Glibc.stat()
+        status.st_ino = UInt(attributes.inode.rawValue)
+        status.st_mode = (attributes.isDirectory ? S_IFDIR : S_IFREG) | attributes.permissions
+        status.st_nlink = UInt(attributes.linkCount)
+        status.st_uid = owner.uid
+        status.st_gid = owner.gid
+        status.st_size = Int(clamping: attributes.size)
+        status.st_blocks = Int(clamping: (attributes.size + 511) / 512)
+        status.st_blksize = 1 << 20
+        let time = timespec(tv_sec: Int(attributes.modificationTime.seconds), tv_nsec: Int(attributes.modificationTime.nanoseconds))
+        status.st_mtim = time
+        status.st_ctim = time
+        status.st_atim = time
+        return status
+    }
+
+    func fileSystemStatus() -> statvfs {
+        var status = statvfs()
+        status.f_bsize = 4096
+        status.f_frsize = 4096
+        status.f_blocks = UInt((fileSystem.totalTensorBytes + 4095) / 4096)
+        status.f_files = UInt(fileSystem.namespace.count)
+        status.f_namemax = 255
+        status.f_flag = UInt(ST_RDONLY)
+        return status
+    }
+
+    func readDirectory(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int, offset: off_t, plus: Bool) {
+        trace("readdir\(plus ? "plus" : "") \(inode) offset \(offset)")
+        let directory = InodeNumber(inode)
+        guard let attributes = fileSystem.attributes(of: directory), attributes.isDirectory else {
+            fuse_reply_err(request, ENOTDIR)
+            return
+        }
+        let children = fileSystem.namespace.children(of: directory)
+        // Position 0 is ".", 1 is "..", then the children; each entry's offset is the next position.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: max(size, 1)) { buffer in
+            var used = 0
+            var position = Int(offset)
+            while position < children.count + 2 {
+                let child: InodeNumber
+                var name: [UInt8]
+                switch position {
+                case 0: (child, name) = (directory, Array(".".utf8))
+                case 1: (child, name) = (fileSystem.namespace.parent(of: directory) ?? directory, Array("..".utf8))
+                default:
+                    child = InodeNumber(UInt64(children[children.startIndex + position - 2]))
+                    name = fileSystem.namespace.name(of: child)
+                }
+                name.append(0)
+                let childAttributes = fileSystem.attributes(of: child)!
+                let remaining = buffer.count - used
+                let written = name.withUnsafeBufferPointer { cName -> Int in
+                    if plus {
+                        var entry = fuse_entry_param()
+                        entry.ino = child.rawValue
+                        entry.generation = 1
+                        entry.attr = stat(childAttributes)
+                        entry.attr_timeout = FuseOperations.cacheTimeout
+                        entry.entry_timeout = FuseOperations.cacheTimeout
+                        return fuse_add_direntry_plus(request, buffer.baseAddress! + used, remaining, cName.baseAddress, &entry, off_t(position + 1))
+                    }
+                    var status = stat(childAttributes)
+                    return fuse_add_direntry(request, buffer.baseAddress! + used, remaining, cName.baseAddress, &status, off_t(position + 1))
+                }
+                if written > remaining { break }
+                used += written
+                position += 1
+            }
+            fuse_reply_buf(request, buffer.baseAddress, used)
+        }
+    }
+
+    func read(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int, offset: off_t, handle: UInt64) {
+        trace("read \(inode) offset \(offset) size \(size)")
+        let generated = handle == 0 ? nil : Unmanaged<GeneratedBytes>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(handle))!).takeUnretainedValue()
+        do {
+            let result = try fileSystem.withContents(of: InodeNumber(inode), generated: generated, offset: UInt64(offset), count: size) { pieces in
+                withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(pieces.count, 1)) { vectors in
+                    for (index, piece) in pieces.enumerated() {
+                        vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: piece.baseAddress), iov_len: piece.count)
+                    }
+                    return fuse_reply_iov(request, vectors.baseAddress, Int32(pieces.count))
+                }
+            }
+            // The kernel copies straight from the mapping; if a source shrank underneath, that copy
+            // fails here (EFAULT) and the kernel answers the reader with EIO.
+            if result < 0 {
+                log.write(.error, "read of inode \(inode) at \(offset) failed: \(String(cString: strerror(-result))); a source file may have changed")
+            }
+        } catch {
+            log.write(.error, "read of inode \(inode) at \(offset) failed: \(error)")
+            fuse_reply_err(request, EIO)
+        }
+    }
+
+    func getExtendedAttribute(_ request: fuse_req_t?, inode: fuse_ino_t, name: String, size: Int) {
+        trace("getxattr \(inode) \(name)")
+        guard let attribute = fileSystem.extendedAttributes(of: InodeNumber(inode)).first(where: { $0.name == name }) else {
+            fuse_reply_err(request, ENODATA)
+            return
+        }
+        replyXattr(request, attribute.value, size: size)
+    }
+
+    func listExtendedAttributes(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int) {
+        trace("listxattr \(inode)")
+        let names: [UInt8] = fileSystem.extendedAttributes(of: InodeNumber(inode)).flatMap { Array($0.name.utf8) + [0] }
+        replyXattr(request, names, size: size)
+    }
+
+    /// Answers a size probe (`size` 0) with the length, else the bytes or ERANGE.
+    private func replyXattr(_ request: fuse_req_t?, _ value: [UInt8], size: Int) {
+        if size == 0 {
+            fuse_reply_xattr(request, value.count)
+        } else if size < value.count {
+            fuse_reply_err(request, ERANGE)
+        } else {
+            _ = value.withUnsafeBytes { fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), value.count) }
+        }
+    }
+}

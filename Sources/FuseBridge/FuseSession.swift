@@ -1,0 +1,86 @@
+import CFuse
+import TensorFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to mount: where, with which FUSE options, and how the session runs.
+public struct MountSettings: Sendable {
+    /// The directory to mount on.
+    public var mountpoint: String
+    /// Extra `-o` options from the user (`allow_other`, ...).
+    public var fuseOptions: [String]
+    /// The kernel's read-ahead for the mount, in KiB; nil keeps the kernel's default.
+    public var readAheadKiB: Int?
+    /// Idle worker threads libfuse keeps around.
+    public var idleThreads: Int
+
+    /// Creates settings.
+    public init(mountpoint: String, fuseOptions: [String] = [], readAheadKiB: Int? = 4096, idleThreads: Int = 10) {
+        self.mountpoint = mountpoint
+        self.fuseOptions = fuseOptions
+        self.readAheadKiB = readAheadKiB
+        self.idleThreads = idleThreads
+    }
+}
+
+/// Why a FUSE session could not start.
+public struct MountError: Error, CustomStringConvertible, Sendable {
+    /// One line for the user.
+    public var description: String
+}
+
+extension FuseBridge {
+    /// Mounts read-only at `settings.mountpoint` and serves requests until the filesystem is
+    /// unmounted or a SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
+    public func serve(_ settings: MountSettings) throws(MountError) {
+        LibfuseLog.capture(into: log)
+        let options = (["ro", "default_permissions", "fsname=tensorfs", "subtype=tensorfs"] + settings.fuseOptions).joined(separator: ",")
+        let words: [String] = ["tensorfs", "-o", options]
+        let arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in word.withCString { strdup($0) } }
+        defer { arguments.forEach { free($0) } }
+        var argv = arguments
+        var operations = FuseOperations.table()
+        let session = argv.withUnsafeMutableBufferPointer { pointer -> OpaquePointer? in
+            var args = fuse_args(argc: Int32(pointer.count), argv: pointer.baseAddress, allocated: 0)
+            return fuse_session_new(&args, &operations, MemoryLayout<fuse_lowlevel_ops>.size, Unmanaged.passUnretained(self).toOpaque())
+        }
+        guard let session else {
+            throw MountError(description: "cannot start a FUSE session: \(LibfuseLog.takeLastError() ?? "invalid FUSE options \(options)")")
+        }
+        self.session = session
+        defer { fuse_session_destroy(session) }
+        guard fuse_set_signal_handlers(session) == 0 else {
+            throw MountError(description: "cannot install signal handlers")
+        }
+        defer { fuse_remove_signal_handlers(session) }
+        guard fuse_session_mount(session, settings.mountpoint) == 0 else {
+            throw MountError(description: "\(settings.mountpoint): cannot mount: \(LibfuseLog.takeLastError() ?? "unknown error")")
+        }
+        defer { fuse_session_unmount(session) }
+        if let readAhead = settings.readAheadKiB {
+            setReadAhead(kibibytes: readAhead, mountpoint: settings.mountpoint)
+        }
+        log.write(.info, "mounted at \(settings.mountpoint)")
+        var config = fuse_loop_config(clone_fd: 1, max_idle_threads: UInt32(settings.idleThreads))
+        let status = cfuse_session_loop_mt(session, &config)
+        log.write(.info, "session ended (\(status)), unmounting \(settings.mountpoint)")
+    }
+
+    /// Raises the kernel's read-ahead for this mount so that sequential reads arrive as large
+    /// requests. Needs root; without it, the default (128 KiB) stays.
+    private func setReadAhead(kibibytes: Int, mountpoint: String) {
+        guard let device = MountTable.device(of: mountpoint) else {
+            log.write(.info, "read-ahead unchanged: \(mountpoint) not found in /proc/self/mountinfo")
+            return
+        }
+        let path = "/sys/class/bdi/\(device)/read_ahead_kb"
+        guard let file = fopen(path, "w") else {
+            log.write(.info, "read-ahead unchanged: cannot open \(path): \(String(cString: strerror(errno)))")
+            return
+        }
+        fputs("\(kibibytes)\n", file)
+        fclose(file)
+        log.write(.info, "read-ahead set to \(kibibytes) KiB on \(path)")
+    }
+}

@@ -1,0 +1,50 @@
+import SafetensorsFormat
+
+/// Where the bytes of one model file come from: a local mapping now, remote objects or a disk
+/// cache later. The format, the namespace and the FUSE bridge see only this protocol.
+public protocol ByteSource: AnyObject, Sendable {
+    /// How the source is shown to users: a path or a URL.
+    var displayName: String { get }
+    /// The size of the file in bytes.
+    var size: UInt64 { get }
+    /// When the file was last modified.
+    var modificationTime: Timestamp { get }
+
+    /// Copies the bytes of `range` out of the source (for headers and other small reads).
+    func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8]
+
+    /// Calls `body` with memory holding the bytes of `range`, in order, as one or more pieces.
+    /// The memory is valid only until `body` returns; it is never copied on the way.
+    func withMemory<Result>(
+        of range: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result
+
+    /// The most pieces `withMemory(of:_:)` passes for `range`.
+    func maximumPieceCount(for range: ByteRange) -> Int
+
+    /// Says that the bytes of `range` will be read soon, so that the source can fetch them ahead.
+    func prefetch(_ range: ByteRange)
+}
+
+extension ByteSource {
+    public func maximumPieceCount(for range: ByteRange) -> Int { 1 }
+    public func prefetch(_ range: ByteRange) {}
+}
+
+/// A point in time, as seconds and nanoseconds since the Unix epoch.
+public struct Timestamp: Hashable, Sendable {
+    /// Whole seconds since the epoch.
+    public var seconds: Int64
+    /// Nanoseconds past `seconds`.
+    public var nanoseconds: Int64
+
+    /// Creates a timestamp.
+    public init(seconds: Int64, nanoseconds: Int64) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    /// The epoch itself.
+    public static let zero = Timestamp(seconds: 0, nanoseconds: 0)
+}

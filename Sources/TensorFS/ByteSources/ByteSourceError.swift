@@ -1,0 +1,38 @@
+import SafetensorsFormat
+
+/// Why bytes could not be had from a source.
+public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The source as users know it.
+    public var source: String
+    /// What went wrong.
+    public var reason: Reason
+
+    /// Creates an error about `source`.
+    public init(source: String, reason: Reason) {
+        self.source = source
+        self.reason = reason
+    }
+
+    /// What went wrong reading a source.
+    public enum Reason: Hashable, Sendable, CustomStringConvertible {
+        /// A system call failed with this errno.
+        case system(call: String, errno: Int32)
+        /// The request reaches past the end of the source.
+        case outOfRange(ByteRange, size: UInt64)
+        /// The source changed since it was opened (truncated, or a different remote version).
+        case changed(detail: String)
+        /// A remote request failed.
+        case remote(detail: String)
+
+        public var description: String {
+            switch self {
+            case .system(let call, let errno): "\(call) failed: \(errnoDescription(errno))"
+            case .outOfRange(let range, let size): "bytes \(range) lie past the end (size \(size))"
+            case .changed(let detail): "changed while mounted: \(detail)"
+            case .remote(let detail): detail
+            }
+        }
+    }
+
+    public var description: String { "\(source): \(reason)" }
+}

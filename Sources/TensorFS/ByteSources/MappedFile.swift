@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SafetensorsFormat
+
+/// A local file mapped read-only into memory once, for the life of the mount.
+///
+/// Reads hand out pointers into the mapping. Nothing in this process dereferences them: the
+/// kernel copies from them when replying to FUSE, and if the file shrank underneath, that copy
+/// fails with EFAULT instead of raising SIGBUS here. Headers are read with `pread`, not through
+/// the mapping, for the same reason.
+public final class MappedFile: ByteSource {
+    public let displayName: String
+    public let size: UInt64
+    public let modificationTime: Timestamp
+    /// The path the file was opened at.
+    public let path: String
+    private let descriptor: Int32
+    // The mapping is read-only and lives as long as the object, so sharing it is safe.
+    private nonisolated(unsafe) let base: UnsafeRawPointer?
+
+    /// Opens and maps the file at `path`; `displayName` is how errors name it.
+    public init(path: String, displayName: String) throws(ByteSourceError) {
+        self.path = path
+        self.displayName = displayName
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ByteSourceError(source: displayName, reason: .system(call: "open", errno: errno)) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let code = errno
+            close(fd)
+            throw ByteSourceError(source: displayName, reason: .system(call: "stat", errno: code))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ByteSourceError(source: displayName, reason: .system(call: "open", errno: status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL))
+        }
+        descriptor = fd
+        size = UInt64(status.st_size)
+        modificationTime = Timestamp(seconds: Int64(status.st_mtim.tv_sec), nanoseconds: Int64(status.st_mtim.tv_nsec))
+        if size == 0 {
+            base = nil
+            return
+        }
+        guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
+            let code = errno
+            close(fd)
+            throw ByteSourceError(source: displayName, reason: .system(call: "mmap", errno: code))
+        }
+        base = UnsafeRawPointer(mapping)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), Int(size)) }
+        close(descriptor)
+    }
+
+    public func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8] {
+        try checkBounds(range)
+        var bytes = [UInt8](repeating: 0, count: Int(range.count))
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(range.start) + off_t(done))
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let reason: ByteSourceError.Reason = count == 0
+                    ? .changed(detail: "the file ended at byte \(range.start + UInt64(done)), it was \(size) bytes")
+                    : .system(call: "read", errno: errno)
+                throw ByteSourceError(source: displayName, reason: reason)
+            }
+            done += count
+        }
+        return bytes
+    }
+
+    public func withMemory<Result>(
+        of range: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result {
+        try checkBounds(range)
+        var piece = UnsafeRawBufferPointer(start: base.map { $0 + Int(range.start) }, count: Int(range.count))
+        return try withUnsafePointer(to: &piece) { (pointer) throws(ByteSourceError) -> Result in
+            try body(UnsafeBufferPointer(start: pointer, count: 1))
+        }
+    }
+
+    private func checkBounds(_ range: ByteRange) throws(ByteSourceError) {
+        guard range.end <= size else {
+            throw ByteSourceError(source: displayName, reason: .outOfRange(range, size: size))
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// Writes JSON text into a byte buffer: strings escaped per RFC 8259, numbers exact.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func raw(_ text: String) {
+        bytes += text.utf8
+    }
+
+    mutating func raw(_ text: [UInt8]) {
+        bytes += text
+    }
+
+    mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x00..<0x20, 0x7F:
+                let digits = Array("0123456789abcdef".utf8)
+                bytes += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func number(_ value: some BinaryInteger) {
+        raw(String(value))
+    }
+
+    /// `[a, b, c]` on one line.
+    mutating func numbers(_ values: some Sequence<UInt64>) {
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for value in values {
+            if !first { raw(", ") }
+            first = false
+            number(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A pretty-printed array, one element per line, each written by `element`.
+    mutating func array<Element>(_ elements: [Element], indent: Int, _ element: (inout JSONWriter, Element) -> Void) {
+        let padding = String(repeating: " ", count: indent + 2)
+        raw("[")
+        for (position, item) in elements.enumerated() {
+            raw(position == 0 ? "\n" + padding : ",\n" + padding)
+            element(&self, item)
+        }
+        raw(elements.isEmpty ? "]" : "\n" + String(repeating: " ", count: indent) + "]")
+    }
+
+    /// A pretty-printed object: `fields` writes each member through the `ObjectWriter`.
+    mutating func object(indent: Int = 0, _ fields: (inout ObjectWriter) -> Void) {
+        raw("{")
+        var writer = ObjectWriter(output: self, indent: indent)
+        fields(&writer)
+        self = writer.output
+        if writer.count > 0 { raw("\n" + String(repeating: " ", count: indent)) }
+        raw("}")
+    }
+}
+
+/// Writes the members of one object, each on its own line.
+struct ObjectWriter {
+    var output: JSONWriter
+    let indent: Int
+    private(set) var count = 0
+
+    init(output: JSONWriter, indent: Int) {
+        self.output = output
+        self.indent = indent
+    }
+
+    /// Starts member `key`; `value` then writes its value into the writer.
+    mutating func member(_ key: String, _ value: (inout JSONWriter) -> Void) {
+        output.raw(count == 0 ? "\n" : ",\n")
+        output.raw(String(repeating: " ", count: indent + 2))
+        output.string(key)
+        output.raw(": ")
+        value(&output)
+        count += 1
+    }
+
+    mutating func member(_ key: String, string: String) { member(key) { $0.string(string) } }
+    mutating func member(_ key: String, number: some BinaryInteger) { member(key) { $0.number(number) } }
+
+    /// A nested array, indented one level deeper.
+    mutating func member<Element>(_ key: String, array elements: [Element], _ element: (inout JSONWriter, Element) -> Void) {
+        let depth = indent + 2
+        member(key) { $0.array(elements, indent: depth, element) }
+    }
+
+    /// A nested object, indented one level deeper.
+    mutating func member(_ key: String, object fields: (inout ObjectWriter) -> Void) {
+        let depth = indent + 2
+        member(key) { $0.object(indent: depth, fields) }
+    }
+}

@@ -1,0 +1,69 @@
+import SafetensorsFormat
+
+/// One file that holds tensors of a model.
+public struct Shard: Sendable {
+    /// Where the file's bytes come from.
+    public var source: any ByteSource
+    /// The file's name relative to the model (the `file` field of sidecars).
+    public var relativeName: String
+    /// The file's `__metadata__`, or nil when it has none.
+    public var metadata: [MetadataEntry]?
+    /// Where the data buffer begins in the file.
+    public var dataStart: UInt64
+    /// How many tensors the file holds.
+    public var tensorCount: Int
+}
+
+/// One tensor of a logical model, with the shard that holds its bytes.
+public struct ModelTensor: Sendable {
+    /// The tensor as its shard's header describes it.
+    public var info: TensorInfo
+    /// The index of the shard holding it, in `LogicalModel.shards`.
+    public var shard: Int
+    /// The absolute byte range of its data in the shard file.
+    public var fileRange: ByteRange
+
+    /// The tensor's name.
+    public var name: String { info.name }
+}
+
+/// A model as users see it: tensors merged from all its shards, the shard boundaries hidden.
+public final class LogicalModel: Sendable {
+    /// A name for the model, used when several models share a mount (the file or folder name).
+    public let name: String
+    /// The files holding the tensors.
+    public let shards: [Shard]
+    /// All tensors, in shard order and, within a shard, in data order.
+    public let tensors: [ModelTensor]
+    /// The shard indexes the model came from, if any.
+    public let indexes: [IndexSummary]
+    /// Things that are odd but not fatal, each one line naming the file.
+    public let warnings: [String]
+
+    /// Creates a model from parts already checked for consistency.
+    public init(
+        name: String, shards: [Shard], tensors: [ModelTensor],
+        indexes: [IndexSummary] = [], warnings: [String] = []
+    ) {
+        self.name = name
+        self.shards = shards
+        self.tensors = tensors
+        self.indexes = indexes
+        self.warnings = warnings
+    }
+
+    /// The sum of all tensors' byte counts.
+    public var totalTensorBytes: UInt64 {
+        tensors.reduce(0) { $0 &+ $1.info.byteCount }
+    }
+}
+
+/// What a model keeps of a shard index once its placements are checked.
+public struct IndexSummary: Sendable {
+    /// The index file as the user named it.
+    public var file: String
+    /// Its `metadata` as JSON text, if any.
+    public var metadataJSON: String?
+    /// The string-valued members of its `metadata`.
+    public var metadataStrings: [MetadataEntry]
+}

@@ -1,0 +1,63 @@
+/// What a location names.
+public enum LocationKind: Sendable {
+    /// A single file (or object).
+    case file
+    /// A directory (or prefix) with these entry names, sorted by their bytes.
+    case directory(entries: [String])
+}
+
+/// Opens the files a model is made of, wherever they live. The loader asks the first locator
+/// that handles a location; local paths are handled by `LocalFiles`.
+public protocol SourceLocator: Sendable {
+    /// Whether this locator serves `location` (by scheme, for instance).
+    func handles(_ location: String) -> Bool
+    /// Whether `location` is a file or a directory, or why it is neither.
+    func kind(of location: String) throws(ModelError) -> LocationKind
+    /// Opens the file at `location`; errors name it `displayName`.
+    func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource
+    /// Where `location` really is (symlinks resolved), to check it stays inside a model's
+    /// directory; nil when the notion does not apply.
+    func canonical(_ location: String) -> String?
+    /// `location` of a file named by `relativePath` beside the file at `base`.
+    func sibling(of base: String, relativePath: String) -> String
+}
+
+/// Files on a local filesystem, mapped into memory.
+public struct LocalFiles: SourceLocator {
+    /// Creates the locator.
+    public init() {}
+
+    public func handles(_ location: String) -> Bool { true }
+
+    public func kind(of location: String) throws(ModelError) -> LocationKind {
+        let (kind, code) = LocalPath.kind(of: location)
+        switch kind {
+        case .file:
+            return .file
+        case .directory:
+            switch LocalPath.entries(of: location) {
+            case .success(let names): return .directory(entries: names)
+            case .failure(let error):
+                throw .unusableSource(location, reason: "cannot list the directory: \(errnoDescription(error.code))")
+            }
+        case .other:
+            throw .unusableSource(location, reason: "not a regular file or a directory")
+        case .missing:
+            throw .unusableSource(location, reason: errnoDescription(code))
+        }
+    }
+
+    public func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
+        do {
+            return try MappedFile(path: location, displayName: displayName)
+        } catch {
+            throw .source(error)
+        }
+    }
+
+    public func canonical(_ location: String) -> String? { LocalPath.resolved(location) }
+
+    public func sibling(of base: String, relativePath: String) -> String {
+        LocalPath.join(LocalPath.parent(base), relativePath)
+    }
+}

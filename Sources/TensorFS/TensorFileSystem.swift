@@ -1,0 +1,188 @@
+import SafetensorsFormat
+
+/// How models appear in the mounted tree.
+public struct FileSystemOptions: Sendable, Hashable {
+    /// How tensor names become paths.
+    public var layout: Layout
+    /// Which files appear for each tensor.
+    public var views: ViewSet
+    /// Whether each model gets a directory of its own name instead of filling the root.
+    public var modelDirectories: Bool
+
+    /// Creates options; by default one tree with every view.
+    public init(layout: Layout = .tree, views: ViewSet = .all, modelDirectories: Bool = false) {
+        self.layout = layout
+        self.views = views
+        self.modelDirectories = modelDirectories
+    }
+}
+
+/// The filesystem's logic: what is at each inode and which bytes make up each file. It knows
+/// nothing of FUSE, and nothing in it changes after it is built, so every thread may use it.
+public final class TensorFileSystem: Sendable {
+    /// The tree of names and inode numbers.
+    public let namespace: Namespace
+    /// The models mounted, each with its tensors.
+    public let models: [LogicalModel]
+    /// Where each model's tensors start in the filesystem's tensor numbering, plus the total.
+    private let firstTensor: [Int]
+    private let mergedModels: [Result<MergedModel, MergedModelUnavailable>]
+    private let mergedHeaders: [Lazy<GeneratedBytes?>]
+    private let metadataFiles: [Lazy<GeneratedBytes>]
+    private let newestTimes: [Timestamp]
+
+    /// Builds the namespace over `models`.
+    public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions()) {
+        self.models = models
+        var starts = [0]
+        for model in models { starts.append(starts.last! + model.tensors.count) }
+        firstTensor = starts
+        let merged = models.map(MergedModel.plan(for:))
+        mergedModels = merged
+        mergedHeaders = zip(models, merged).map { model, plan in
+            Lazy {
+                guard case .success(let layout) = plan, layout.headerLength != nil else { return nil }
+                var bytes: [UInt8] = []
+                let header = MergedModel.headerText(for: model, dataStarts: layout.dataStarts)
+                withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
+                return GeneratedBytes(bytes + header)
+            }
+        }
+        metadataFiles = zip(models, merged).map { model, plan in
+            Lazy { GeneratedBytes(MetadataFile.bytes(for: model, merged: plan)) }
+        }
+        newestTimes = models.map { model in
+            model.shards.map(\.source.modificationTime).max { ($0.seconds, $0.nanoseconds) < ($1.seconds, $1.nanoseconds) } ?? .zero
+        }
+        var builder = NamespaceBuilder()
+        for (number, model) in models.enumerated() {
+            let root = options.modelDirectories
+                ? builder.directory(named: NameEscaping.escape(Array(model.name.utf8)), in: NamespaceBuilder.root)
+                : NamespaceBuilder.root
+            var generated: [NodeKind] = [.metadata]
+            if case .success = merged[number] { generated.append(.mergedModel) }
+            builder.addModel(model, number: UInt32(number), firstTensor: starts[number], at: root,
+                             layout: options.layout, views: options.views, generatedFiles: generated)
+        }
+        namespace = builder.build()
+    }
+
+    /// The model and tensor that filesystem tensor number `number` stands for.
+    public func tensor(_ number: Int) -> (model: LogicalModel, tensor: ModelTensor) {
+        var low = 0
+        var high = models.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if firstTensor[middle] <= number { low = middle } else { high = middle - 1 }
+        }
+        return (models[low], models[low].tensors[number - firstTensor[low]])
+    }
+
+    // MARK: Attributes
+
+    /// What `stat` reports for `inode`, or nil if there is no such inode.
+    public func attributes(of inode: InodeNumber) -> FileAttributes? {
+        guard let (kind, payload) = namespace.entry(inode) else { return nil }
+        if kind == .directory {
+            return FileAttributes(
+                inode: inode, isDirectory: true, size: 4096,
+                linkCount: UInt32(2 + namespace.subdirectoryCount(of: inode)), permissions: 0o555,
+                modificationTime: newestTimes.max { ($0.seconds, $0.nanoseconds) < ($1.seconds, $1.nanoseconds) } ?? .zero)
+        }
+        let layout = fileLayout(kind: kind, payload: payload, generated: nil)
+        return FileAttributes(
+            inode: inode, isDirectory: false, size: layout.size, linkCount: 1, permissions: 0o444,
+            modificationTime: modificationTime(kind: kind, payload: payload))
+    }
+
+    private func modificationTime(kind: NodeKind, payload: Int) -> Timestamp {
+        switch kind {
+        case .tensor, .sidecar, .npy:
+            let (model, tensor) = self.tensor(payload)
+            return model.shards[tensor.shard].source.modificationTime
+        default:
+            return newestTimes[payload]
+        }
+    }
+
+    /// The sum of all tensors' sizes, for `statfs`.
+    public var totalTensorBytes: UInt64 {
+        models.reduce(0) { $0 &+ $1.totalTensorBytes }
+    }
+
+    // MARK: Contents
+
+    /// Prepares `inode` for reading: returns the bytes tensorfs generates for it, to be passed
+    /// back to `withContents`, or nil when the file is served from sources alone.
+    public func open(_ inode: InodeNumber) -> GeneratedBytes? {
+        guard let (kind, payload) = namespace.entry(inode) else { return nil }
+        return generatedPrefix(kind: kind, payload: payload)
+    }
+
+    /// Calls `body` with memory pieces holding `count` bytes of `inode` from `offset` (fewer at
+    /// the end of the file). `generated` is what `open` returned.
+    public func withContents<Result>(
+        of inode: InodeNumber,
+        generated: GeneratedBytes?,
+        offset: UInt64,
+        count: Int,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
+    ) throws(ByteSourceError) -> Result {
+        guard let (kind, payload) = namespace.entry(inode), kind != .directory else {
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        }
+        let layout = fileLayout(kind: kind, payload: payload, generated: generated)
+        let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
+        return try layout.withPieces(of: ByteRange(start: offset, end: overflow ? .max : end), body)
+    }
+
+    private func generatedPrefix(kind: NodeKind, payload: Int) -> GeneratedBytes? {
+        switch kind {
+        case .directory, .tensor:
+            return nil
+        case .sidecar:
+            let (model, tensor) = self.tensor(payload)
+            return GeneratedBytes(Sidecar.bytes(for: tensor, in: model))
+        case .npy:
+            return GeneratedBytes(NpyHeader.bytes(for: self.tensor(payload).tensor.info))
+        case .metadata:
+            return metadataFiles[payload].value
+        case .mergedModel:
+            return mergedHeaders[payload].value
+        }
+    }
+
+    private func fileLayout(kind: NodeKind, payload: Int, generated: GeneratedBytes?) -> FileLayout {
+        switch kind {
+        case .directory:
+            return FileLayout(prefix: nil, body: .none)
+        case .tensor, .npy:
+            let (model, tensor) = self.tensor(payload)
+            let source = FileLayout.Body.source(model.shards[tensor.shard].source, tensor.fileRange)
+            return FileLayout(prefix: kind == .npy ? generated ?? generatedPrefix(kind: kind, payload: payload) : nil, body: source)
+        case .sidecar, .metadata:
+            return FileLayout(prefix: generated ?? generatedPrefix(kind: kind, payload: payload), body: .none)
+        case .mergedModel:
+            let model = models[payload]
+            guard case .success(let merged) = mergedModels[payload] else { return FileLayout(prefix: nil, body: .none) }
+            if merged.headerLength == nil {
+                let source = model.shards[0].source
+                return FileLayout(prefix: nil, body: .source(source, ByteRange(start: 0, end: source.size)))
+            }
+            return FileLayout(prefix: generated ?? mergedHeaders[payload].value, body: .shards(model, merged))
+        }
+    }
+
+    // MARK: Extended attributes
+
+    /// The `user.tensorfs.*` attributes of a tensor's files; empty for other nodes.
+    public func extendedAttributes(of inode: InodeNumber) -> [ExtendedAttribute] {
+        guard let (kind, payload) = namespace.entry(inode), [.tensor, .sidecar, .npy].contains(kind) else { return [] }
+        let (model, tensor) = self.tensor(payload)
+        let shape = "[" + tensor.info.shape.map(String.init).joined(separator: ",") + "]"
+        return [
+            ("name", tensor.name), ("dtype", tensor.info.dtype.name), ("shape", shape),
+            ("file", model.shards[tensor.shard].relativeName), ("offset", String(tensor.fileRange.start)),
+        ].map { ExtendedAttribute(name: "user.tensorfs." + $0.0, value: Array($0.1.utf8)) }
+    }
+}

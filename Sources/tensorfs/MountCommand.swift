@@ -1,0 +1,148 @@
+import ArgumentParser
+import FuseBridge
+import TensorFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct MountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mount",
+        abstract: "Mount safetensors files as a directory tree of tensors.",
+        discussion: """
+            Returns once the mount is live, leaving a daemon in the background; stop it with \
+            `tensorfs unmount MOUNTPOINT`. Every source is validated first: a bad file fails \
+            with one line naming it, and nothing is mounted.
+            """
+    )
+
+    @Argument(help: ArgumentHelp(
+        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files).",
+        valueName: "SOURCE... MOUNTPOINT"))
+    var paths: [String]
+
+    @Option(help: "How tensor names become paths: tree (split at '.') or flat.")
+    var layout: Layout = .tree
+
+    @Option(help: "Which files to show per tensor, comma-separated: raw, json, npy.")
+    var views: String = "raw,json,npy"
+
+    @Flag(help: "Mount each SOURCE as its own model, in a directory named after it.")
+    var separate = false
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("FUSE mount options, comma-separated (allow_other, ...).", valueName: "opt[,opt...]"))
+    var fuseOptions: [String] = []
+
+    @Flag(name: [.short, .long], help: "Stay in the foreground; SIGINT or SIGTERM unmounts.")
+    var foreground = false
+
+    @Flag(help: "Log every FUSE operation.")
+    var debug = false
+
+    @Option(help: "Append the daemon's log to this file.")
+    var logFile: String?
+
+    @Option(help: "Kernel read-ahead for the mount in KiB (needs root; 0 keeps the kernel's default).")
+    var readAhead: Int = 4096
+
+    @Option(help: .hidden)
+    var readinessDescriptor: Int32?
+
+    func validate() throws {
+        guard paths.count >= 2 else {
+            throw ValidationError("Give at least one SOURCE and a MOUNTPOINT.")
+        }
+        _ = try viewSet()
+    }
+
+    func run() throws {
+        if foreground || readinessDescriptor != nil {
+            serve()
+        }
+        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments()) {
+        case .ready(let warnings):
+            warnings.forEach { printError("tensorfs: warning: \($0)") }
+        case .failed(let message, let warnings):
+            warnings.forEach { printError("tensorfs: warning: \($0)") }
+            fail(message)
+        }
+    }
+
+    /// Loads the model, mounts and serves until unmounted; reports to the launcher if there is one.
+    private func serve() -> Never {
+        let reporter = readinessDescriptor.map(ReadinessReporter.init(descriptor:))
+        let log = openLog()
+        let mountpoint = paths.last!
+        do {
+            try MountPreflight.check(mountpoint: mountpoint)
+            let loader = ModelLoader()
+            let sources = Array(paths.dropLast())
+            let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
+            for warning in models.flatMap(\.warnings) {
+                log.write(.warning, warning)
+                if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
+            }
+            let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
+            let fileSystem = TensorFileSystem(models: models, options: options)
+            log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
+            let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
+            let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
+            try bridge.serve(settings)
+            Glibc.exit(0)
+        } catch {
+            log.write(.error, "\(error)")
+            if let reporter { reporter.fail("\(error)") } else { printError("tensorfs: \(error)") }
+            Glibc.exit(1)
+        }
+    }
+
+    private func openLog() -> EventLog {
+        let level: EventLog.Level = debug ? .debug : (logFile != nil ? .info : .warning)
+        if let logFile {
+            let descriptor = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if descriptor < 0 { fail("\(logFile): cannot open the log file: \(String(cString: strerror(errno)))") }
+            return EventLog(descriptor: descriptor, level: level)
+        }
+        return readinessDescriptor == nil ? EventLog(descriptor: 2, level: level) : .disabled
+    }
+
+    private func viewSet() throws -> ViewSet {
+        var set: ViewSet = []
+        for name in views.split(separator: ",") {
+            switch name {
+            case "raw": set.insert(.raw)
+            case "json": set.insert(.json)
+            case "npy": set.insert(.npy)
+            default: throw ValidationError("Unknown view '\(name)'; choose from raw, json, npy.")
+            }
+        }
+        return set
+    }
+
+    /// The same command line, run in the foreground and reporting on the readiness pipe.
+    private func daemonArguments() -> [String] {
+        var arguments = ["mount", "--layout", layout.rawValue, "--views", views, "--read-ahead", String(readAhead),
+                         "--readiness-descriptor", String(Daemon.readinessDescriptor)]
+        if separate { arguments.append("--separate") }
+        if debug { arguments.append("--debug") }
+        if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
+        for option in fuseOptions { arguments += ["-o", option] }
+        return arguments + ["--"] + paths.map(Self.absolute)
+    }
+
+    private static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") || path.contains("://") { return path }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+
+    static func executablePath() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension Layout: ExpressibleByArgument {}
