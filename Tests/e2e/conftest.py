@@ -1,0 +1,96 @@
+"""Fixtures for end-to-end tests: the built binary, the sample model, model generators and
+real mounts that are always unmounted afterwards."""
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
+
+
+@pytest.fixture(scope="session")
+def tensorfs_bin():
+    path = os.environ.get("TENSORFS_BIN")
+    if not path:
+        bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=REPO, text=True).strip()
+        path = os.path.join(bin_dir, "tensorfs")
+    assert os.access(path, os.X_OK), f"build tensorfs first: {path} is missing"
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_model():
+    assert SAMPLE_MODEL.exists(), "run scripts/setup.sh to fetch the sample model"
+    return SAMPLE_MODEL
+
+
+def run(tensorfs_bin, *args, check=False, timeout=120):
+    """Runs the tensorfs binary; returns the CompletedProcess (text mode)."""
+    result = subprocess.run([tensorfs_bin, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"tensorfs {' '.join(map(str, args))} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+def is_mounted(path):
+    path = os.path.realpath(os.path.dirname(os.path.abspath(path))) + "/" + os.path.basename(os.path.abspath(path))
+    with open("/proc/self/mountinfo") as table:
+        return any(line.split()[4] == path for line in table)
+
+
+def force_unmount(path):
+    if is_mounted(path):
+        subprocess.run(["fusermount3", "-uz", str(path)], capture_output=True)
+    if is_mounted(path):
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+class Mounts:
+    """Mounts sources with the real binary; every mount is unmounted at teardown."""
+
+    def __init__(self, tensorfs_bin, tmp_path):
+        self.bin = tensorfs_bin
+        self.tmp = tmp_path
+        self.active = []
+
+    def mount(self, *sources, options=(), name="mnt"):
+        mountpoint = self.tmp / name
+        mountpoint.mkdir(exist_ok=True)
+        result = run(self.bin, "mount", *options, *sources, mountpoint)
+        if result.returncode != 0:
+            raise AssertionError(f"mount failed ({result.returncode}): {result.stderr}")
+        self.active.append(mountpoint)
+        assert is_mounted(mountpoint)
+        return mountpoint
+
+    def unmount(self, mountpoint):
+        run(self.bin, "unmount", mountpoint, check=True)
+        self.active.remove(mountpoint)
+
+    def close(self):
+        for mountpoint in self.active:
+            run(self.bin, "unmount", mountpoint)
+            force_unmount(mountpoint)
+        for mountpoint in self.active:
+            assert not is_mounted(mountpoint), f"{mountpoint} is still mounted"
+
+
+@pytest.fixture
+def mounts(tensorfs_bin, tmp_path):
+    manager = Mounts(tensorfs_bin, tmp_path)
+    yield manager
+    manager.close()
+
+
+def write_model(path, tensors, metadata=None):
+    """Writes a safetensors file with the reference library; returns its path."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({name: np.ascontiguousarray(array) for name, array in tensors.items()}, str(path), metadata=metadata)
+    return path

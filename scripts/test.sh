@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs every dependency, builds, and runs all tests: Swift unit tests, then end-to-end tests
+# that mount for real and compare every byte with the reference safetensors library.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+swift build
+swift test
+TENSORFS_BIN="$(swift build --show-bin-path)/tensorfs" python3 -m pytest -q Tests/e2e "$@"
