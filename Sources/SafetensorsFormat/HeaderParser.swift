@@ -127,12 +127,11 @@ struct HeaderParser {
     }
 
     private mutating func parseOffsets(tensor: String) throws(SafetensorsError.Problem) -> (UInt64, UInt64) {
-        let what = "data_offsets of \(quoted(tensor))"
-        try scanner.expect(UInt8(ascii: "["), "an array for the \(what)")
-        let begin = try scanner.scanUnsignedInteger("a value of the \(what)")
-        try scanner.expect(UInt8(ascii: ","), "two values in the \(what)")
-        let end = try scanner.scanUnsignedInteger("a value of the \(what)")
-        try scanner.expect(UInt8(ascii: "]"), "exactly two values in the \(what)")
+        try scanner.expect(UInt8(ascii: "["), "an array for the data_offsets of \(quoted(tensor))")
+        let begin = try scanner.scanUnsignedInteger("a value of the data_offsets of \(quoted(tensor))")
+        try scanner.expect(UInt8(ascii: ","), "two values in the data_offsets of \(quoted(tensor))")
+        let end = try scanner.scanUnsignedInteger("a value of the data_offsets of \(quoted(tensor))")
+        try scanner.expect(UInt8(ascii: "]"), "exactly two values in the data_offsets of \(quoted(tensor))")
         return (begin, end)
     }
 
