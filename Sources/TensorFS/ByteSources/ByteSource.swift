@@ -13,6 +13,10 @@ public protocol ByteSource: AnyObject, Sendable {
     /// Copies the bytes of `range` out of the source (for headers and other small reads).
     func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8]
 
+    /// Copies the bytes of `range` into `buffer`, which holds exactly `range.count` bytes. Unlike
+    /// reading through `withMemory(of:_:)`, this never faults on a source that shrank: it throws.
+    func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError)
+
     /// Calls `body` with memory holding the bytes of `range`, in order, as one or more pieces.
     /// The memory is valid only until `body` returns; it is never copied on the way.
     func withMemory<Result>(
@@ -28,6 +32,11 @@ public protocol ByteSource: AnyObject, Sendable {
 }
 
 extension ByteSource {
+    public func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        let bytes = try copyBytes(in: range)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    }
+
     public func maximumPieceCount(for range: ByteRange) -> Int { 1 }
     public func prefetch(_ range: ByteRange) {}
 }

@@ -7,8 +7,8 @@ import SafetensorsFormat
 ///
 /// Reads hand out pointers into the mapping. Nothing in this process dereferences them: the
 /// kernel copies from them when replying to FUSE, and if the file shrank underneath, that copy
-/// fails with EFAULT instead of raising SIGBUS here. Headers are read with `pread`, not through
-/// the mapping, for the same reason.
+/// fails with EFAULT instead of raising SIGBUS here. Headers and gathered (strided) tensor slices
+/// are read with `pread`, not through the mapping, for the same reason.
 public final class MappedFile: ByteSource {
     public let displayName: String
     public let size: UInt64
@@ -57,12 +57,18 @@ public final class MappedFile: ByteSource {
 
     public func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8] {
         try checkBounds(range)
-        var bytes = [UInt8](repeating: 0, count: Int(range.count))
+        return try [UInt8](unsafeUninitializedCapacity: Int(range.count)) { (buffer, initialized) throws(ByteSourceError) in
+            try copyBytes(in: range, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = buffer.count
+        }
+    }
+
+    public func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        try checkBounds(range)
+        precondition(UInt64(buffer.count) == range.count, "the buffer must hold the range exactly")
         var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(range.start) + off_t(done))
-            }
+        while done < buffer.count {
+            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(range.start) + off_t(done))
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
                 let reason: ByteSourceError.Reason = count == 0
@@ -72,7 +78,6 @@ public final class MappedFile: ByteSource {
             }
             done += count
         }
-        return bytes
     }
 
     public func withMemory<Result>(
