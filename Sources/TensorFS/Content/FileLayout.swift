@@ -13,6 +13,8 @@ struct FileLayout {
         case source(any ByteSource, ByteRange)
         /// The data buffers of a model's shards end to end, as in `MergedModel`.
         case shards(LogicalModel, MergedModel)
+        /// Tensor slices of one rank end to end, as in `RankModelFile` (or just one).
+        case slices(SliceRun)
     }
 
     var size: UInt64 {
@@ -21,13 +23,16 @@ struct FileLayout {
         case .none: return prefixSize
         case .source(_, let range): return prefixSize + range.count
         case .shards(_, let merged): return prefixSize + merged.dataStarts.last!
+        case .slices(let run): return prefixSize + run.size
         }
     }
 
-    /// A piece of the file: generated memory, or a range of a source.
+    /// A piece of the file: generated memory, a range of a source, or part of a block gathered
+    /// from a source when the read is served.
     enum Segment {
         case memory(UnsafeRawBufferPointer)
         case source(any ByteSource, ByteRange)
+        case gathered(GatheredPiece)
     }
 
     /// Calls `visit` for each segment that makes up `range` of the file, in order.
@@ -60,6 +65,8 @@ struct FileLayout {
                 offset = end
                 shardNumber += 1
             }
+        case .slices(let run):
+            run.forEachSegment(in: bodyRange, visit)
         }
     }
 
@@ -73,7 +80,7 @@ struct FileLayout {
         var capacity = 0
         forEachSegment(in: clamped) { segment in
             switch segment {
-            case .memory: capacity += 1
+            case .memory, .gathered: capacity += 1
             case .source(let source, let sourceRange): capacity += source.maximumPieceCount(for: sourceRange)
             }
         }
@@ -102,6 +109,13 @@ struct FileLayout {
             return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)
+            }
+        case .gathered(let piece):
+            let block = try piece.gatheredBlock()
+            pieces[filled] = UnsafeRawBufferPointer(rebasing: block.buffer[piece.range])
+            // The block stays alive until the reply that points into it is sent.
+            return try withExtendedLifetime(block) { () throws(ByteSourceError) -> Result in
+                try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
             }
         }
     }
