@@ -58,8 +58,8 @@ public struct SliceRules: Hashable, Sendable {
     /// and lines starting with `#` are skipped. Errors name `file` and the line.
     public init(parsing text: String, file: String) throws(TensorParallelError) {
         var rules: [SliceRule] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let content = line.drop { $0 == " " || $0 == "\t" }.trimmingSuffix { $0 == " " || $0 == "\t" || $0 == "\r" }
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let content = line.drop { $0 == " " || $0 == "\t" }.trimmingSuffix { $0 == " " || $0 == "\t" }
             if content.isEmpty || content.first == "#" { continue }
             rules.append(try SliceRule(parsing: content, origin: "\(file):\(index + 1)"))
         }
