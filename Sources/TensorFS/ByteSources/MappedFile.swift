@@ -91,6 +91,12 @@ public final class MappedFile: ByteSource {
         }
     }
 
+    /// Asks the kernel to start reading `range` into the page cache, without waiting for it.
+    public func prefetch(_ range: ByteRange) {
+        guard range.end <= size, !range.isEmpty else { return }
+        _ = posix_fadvise(descriptor, off_t(range.start), off_t(range.count), POSIX_FADV_WILLNEED)
+    }
+
     private func checkBounds(_ range: ByteRange) throws(ByteSourceError) {
         guard range.end <= size else {
             throw ByteSourceError(source: displayName, reason: .outOfRange(range, size: size))

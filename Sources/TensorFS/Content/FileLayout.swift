@@ -32,8 +32,14 @@ struct FileLayout {
     enum Segment {
         case memory(UnsafeRawBufferPointer)
         case source(any ByteSource, ByteRange)
+        /// A range of a source that lies within `extent`, the part of the source the file
+        /// shows: the source is asked to read ahead within the extent, never past it.
+        case sourceWithin(any ByteSource, ByteRange, extent: ByteRange)
         case gathered(GatheredPiece)
     }
+
+    /// How far past a read within an extent the source is asked to read ahead.
+    static let readAheadWithinExtent: UInt64 = 8 << 20
 
     /// Calls `visit` for each segment that makes up `range` of the file, in order.
     func forEachSegment(in range: ByteRange, _ visit: (Segment) -> Void) {
@@ -81,7 +87,8 @@ struct FileLayout {
         forEachSegment(in: clamped) { segment in
             switch segment {
             case .memory, .gathered: capacity += 1
-            case .source(let source, let sourceRange): capacity += source.maximumPieceCount(for: sourceRange)
+            case .source(let source, let sourceRange), .sourceWithin(let source, let sourceRange, _):
+                capacity += source.maximumPieceCount(for: sourceRange)
             }
         }
         return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(capacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
@@ -105,7 +112,10 @@ struct FileLayout {
         case .memory(let memory):
             pieces[filled] = memory
             return try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
-        case .source(let source, let range):
+        case .source(let source, let range), .sourceWithin(let source, let range, _):
+            if case .sourceWithin(_, _, let extent) = segment {
+                source.prefetch(ByteRange(start: range.start, end: min(extent.end, range.end + FileLayout.readAheadWithinExtent)))
+            }
             return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)

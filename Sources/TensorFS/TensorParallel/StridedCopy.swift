@@ -22,6 +22,10 @@ enum StridedCopy {
         let base = tensorStart + slice.firstOffset
         let runsPerSpan = spanLimit / slice.strideBytes
         if slice.strideBytes - slice.chunkBytes >= skippedGap || runsPerSpan < 2 {
+            // Start every read at once, then wait for each in turn: the device sees them all.
+            forEachRun(of: slice, in: range) { offset, _, count in
+                source.prefetch(ByteRange(start: base + offset, end: base + offset + count))
+            }
             try forEachRun(of: slice, in: range) { (offset, position, count) throws(ByteSourceError) in
                 let target = Int(position - range.start)
                 try source.copyBytes(in: ByteRange(start: base + offset, end: base + offset + count),

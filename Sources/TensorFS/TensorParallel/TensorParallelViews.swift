@@ -154,7 +154,8 @@ final class TensorParallelViews: Sendable {
         let slice = geometry(view: view, tensor: index)
         if slice.isContiguous {
             let start = tensor.fileRange.start + slice.firstOffset
-            visit(.source(source, ByteRange(start: start + range.start, end: start + range.end)))
+            visit(.sourceWithin(source, ByteRange(start: start + range.start, end: start + range.end),
+                                extent: ByteRange(start: start, end: start + slice.byteCount)))
             return
         }
         let strided = StridedSlice(number: views[view].firstSlice + index, source: source, tensorStart: tensor.fileRange.start, geometry: slice)
