@@ -50,9 +50,10 @@ struct TensorParallelGatherTests {
         return Array(buffer)
     }
 
-    @Test("gathering from a source truncated underneath fails with an error, not a signal")
-    func truncated() throws {
-        let model = try TestModel([TestTensor(name: "w", dtype: .f32, shape: [256, 256])])
+    @Test("gathering from a source truncated underneath fails with an error, not a signal",
+          arguments: [[256, 256], [64, 4096]] as [[UInt64]])
+    func truncated(shape: [UInt64]) throws {
+        let model = try TestModel([TestTensor(name: "w", dtype: .f32, shape: shape)])
         defer { model.remove() }
         let tensor = model.model.tensors[0]
         let slice = try SliceGeometry.cut(tensor.info, dimension: 1, rank: 1, degree: 2, uneven: .error)
@@ -60,6 +61,19 @@ struct TensorParallelGatherTests {
         #expect(throws: ByteSourceError.self) {
             try gathered(slice, tensorStart: tensor.fileRange.start, from: model.model.shards[0].source,
                          in: ByteRange(start: 0, end: slice.byteCount))
+        }
+    }
+
+    @Test("copying many pieces of this process's memory resumes correctly after every call")
+    func ownMemoryCopy() throws {
+        let source = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        try source.withUnsafeBytes { memory in
+            let ranges = stride(from: 0, to: 99_000, by: 37).map { $0..<($0 + $0 % 13) }
+            let expected = ranges.flatMap { source[$0] }
+            let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: expected.count, alignment: 1)
+            defer { destination.deallocate() }
+            try OwnMemoryCopy.copy(ranges.map { UnsafeRawBufferPointer(rebasing: memory[$0]) }, into: destination)
+            #expect(Array(destination) == expected)
         }
     }
 

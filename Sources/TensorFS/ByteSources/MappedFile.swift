@@ -91,6 +91,49 @@ public final class MappedFile: ByteSource {
         }
     }
 
+    /// Gathers `ranges` from the mapping through the kernel, many ranges per system call (see
+    /// `OwnMemoryCopy`), after asking for all the pages not yet in memory at once.
+    public func copyBytes(in ranges: [ByteRange], into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        for range in ranges { try checkBounds(range) }
+        guard let base else { return try copyOneByOne(ranges, into: buffer) }
+        requestMissingPages(of: ranges, base: base)
+        do {
+            try OwnMemoryCopy.copy(ranges.map { UnsafeRawBufferPointer(start: base + Int($0.start), count: Int($0.count)) }, into: buffer)
+        } catch {
+            switch error.errno {
+            case EFAULT:
+                throw ByteSourceError(source: displayName, reason: .changed(detail: "its pages could not be read (was it truncated?)"))
+            case ENOSYS, EPERM:
+                // Some sandboxes forbid process_vm_readv: read with pread instead.
+                try copyOneByOne(ranges, into: buffer)
+            default:
+                throw ByteSourceError(source: displayName, reason: .system(call: "process_vm_readv", errno: error.errno))
+            }
+        }
+    }
+
+    /// Starts reading, all at once and without waiting, the pages of `ranges` that are not in
+    /// memory: then no page fault reads around them, and the device sees every request at once.
+    private func requestMissingPages(of ranges: [ByteRange], base: UnsafeRawPointer) {
+        guard let low = ranges.lazy.map(\.start).min(), let high = ranges.lazy.map(\.end).max(), low < high else { return }
+        let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        let spanStart = low / page * page
+        var resident = [UInt8](repeating: 0, count: Int((high - spanStart + page - 1) / page))
+        guard mincore(UnsafeMutableRawPointer(mutating: base + Int(spanStart)), Int(high - spanStart), &resident) == 0 else { return }
+        var pending: ByteRange?
+        for range in ranges where !range.isEmpty {
+            let pages = Int((range.start - spanStart) / page)...Int((range.end - 1 - spanStart) / page)
+            guard resident[pages].contains(where: { $0 & 1 == 0 }) else { continue }
+            if let current = pending, range.start / page <= (current.end - 1) / page + 1 {
+                pending = ByteRange(start: current.start, end: max(current.end, range.end))
+            } else {
+                if let current = pending { prefetch(current) }
+                pending = range
+            }
+        }
+        if let pending { prefetch(pending) }
+    }
+
     /// Asks the kernel to start reading `range` into the page cache, without waiting for it.
     public func prefetch(_ range: ByteRange) {
         guard range.end <= size, !range.isEmpty else { return }

@@ -1,11 +1,12 @@
 import SafetensorsFormat
 
-/// Copies bytes of a strided slice out of its source with `ByteSource.copyBytes(in:into:)`
-/// (`pread` for local files), never through the mapping: a source truncated underneath makes the
-/// copy fail with an error instead of raising SIGBUS in the daemon.
+/// Copies bytes of a strided slice out of its source with the `ByteSource.copyBytes` methods
+/// (`pread`, or `process_vm_readv` from the mapping, for local files), never by touching the
+/// mapping: a source truncated underneath makes the copy fail with an error instead of raising
+/// SIGBUS in the daemon.
 enum StridedCopy {
-    /// Gaps between runs at least this long are skipped: each run is read on its own, so that
-    /// pages holding only other ranks' bytes are never read.
+    /// Gaps between runs at least this long are skipped: the runs are gathered one by one (many
+    /// per system call), so that pages holding only other ranks' bytes are never read.
     static let skippedGap: UInt64 = 4096
     /// Shorter gaps are read through, runs and gaps together, in requests of at most this many
     /// bytes, then the runs are copied out: fewer, larger reads.
@@ -22,15 +23,12 @@ enum StridedCopy {
         let base = tensorStart + slice.firstOffset
         let runsPerSpan = spanLimit / slice.strideBytes
         if slice.strideBytes - slice.chunkBytes >= skippedGap || runsPerSpan < 2 {
-            // Start every read at once, then wait for each in turn: the device sees them all.
+            var ranges: [ByteRange] = []
+            ranges.reserveCapacity(Int(range.count / slice.chunkBytes) + 2)
             forEachRun(of: slice, in: range) { offset, _, count in
-                source.prefetch(ByteRange(start: base + offset, end: base + offset + count))
+                ranges.append(ByteRange(start: base + offset, end: base + offset + count))
             }
-            try forEachRun(of: slice, in: range) { (offset, position, count) throws(ByteSourceError) in
-                let target = Int(position - range.start)
-                try source.copyBytes(in: ByteRange(start: base + offset, end: base + offset + count),
-                                     into: UnsafeMutableRawBufferPointer(rebasing: destination[target..<target + Int(count)]))
-            }
+            try source.copyBytes(in: ranges, into: destination)
             return
         }
         let wholeSpan = sourceOffset(of: range.end - 1, in: slice) - sourceOffset(of: range.start, in: slice) + 1
