@@ -2,7 +2,7 @@
 # Tensor-parallel views: rank 3 of 8 reading its whole slice set against reading the full model.
 # Builds a release binary, writes a Llama-like model (F16, default rules), then for each case
 # mounts afresh with --tp 8 and reads, reporting the bytes the daemon read from the source
-# (/proc/<daemon>/io) and the time, as a markdown table.
+# (read_bytes of /proc/<daemon>/io: what came off the disk for it) and the time, as a markdown table.
 #
 #   scripts/bench_tp.sh [WORKDIR]   (default /tmp/tensorfs-bench-tp; LAYERS=2 HIDDEN=4096
 #                                    INTERMEDIATE=11008 VOCAB=32000 REPEAT=3 override the defaults)
@@ -106,25 +106,24 @@ with safe_open(sys.argv[1], "np") as f:
   esac
 }
 
-# One measurement of reading $2 with reader $1: prints "file-size source-bytes read()-bytes seconds".
+# One measurement of reading $2 with reader $1: prints "file-size source-bytes seconds".
 measure() {
   if [ "$STATE" = cold ]; then evict; else warm; fi
   mount_fresh
-  local before_disk before_read start end
-  before_disk=$(io_field read_bytes); before_read=$(io_field rchar)
+  local before start end
+  before=$(io_field read_bytes)
   start=$(date +%s.%N)
   read_file "$1" "$MNT/$2"
   end=$(date +%s.%N)
-  echo "$(stat -c %s "$MNT/$2") $(( $(io_field read_bytes) - before_disk )) $(( $(io_field rchar) - before_read ))" \
-    "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
+  echo "$(stat -c %s "$MNT/$2") $(( $(io_field read_bytes) - before ))" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
   unmount
 }
 
 echo "Rank $RANK of $DEGREE against the full model; $LAYERS layers, hidden $HIDDEN, intermediate $INTERMEDIATE," \
   "vocabulary $VOCAB (F16); the fastest of $REPEAT runs, each on a fresh mount."
 echo
-echo "| source | reader | file | bytes in file | source bytes read (disk) | daemon read() bytes | time (s) | source bytes vs full | time vs full |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| source | reader | file | bytes in file | source bytes read (disk) | time (s) | source bytes vs full | time vs full |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for STATE in cold cached; do
   for reader in dd safe_open; do
     full_bytes= full_time=
@@ -134,12 +133,12 @@ for STATE in cold cached; do
         result=$(measure "$reader" "$file")
         if [ -z "$best" ] || awk -v a="${result##* }" -v b="${best##* }" 'BEGIN { exit !(a < b) }'; then best=$result; fi
       done
-      read -r size disk read_bytes seconds <<<"$best"
+      read -r size disk seconds <<<"$best"
       if [ -z "$full_bytes" ]; then full_bytes=$disk; full_time=$seconds; fi
       ratio=-
       if [ "$STATE" = cold ]; then ratio=$(awk -v a="$disk" -v b="$full_bytes" 'BEGIN { printf "%.3f", a / b }'); fi
-      printf '| %s | %s | %s | %d | %d | %d | %.3f | %s | %.3f |\n' "$STATE" "$reader" "$file" "$size" \
-        "$disk" "$read_bytes" "$seconds" "$ratio" "$(awk -v a="$seconds" -v b="$full_time" 'BEGIN { print a / b }')"
+      printf '| %s | %s | %s | %d | %d | %.3f | %s | %.3f |\n' "$STATE" "$reader" "$file" "$size" \
+        "$disk" "$seconds" "$ratio" "$(awk -v a="$seconds" -v b="$full_time" 'BEGIN { print a / b }')"
     done
   done
 done

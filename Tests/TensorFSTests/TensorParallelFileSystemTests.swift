@@ -121,7 +121,7 @@ struct TensorParallelFileSystemTests {
         ])
         defer { model.remove() }
         let cases: [(TensorParallelOptions, String)] = [
-            (TensorParallelOptions(degrees: [4]), "model.safetensors: tensor `model.embed_tokens.weight` (F32 [10, 4]), matched by rule `*.embed_tokens.weight 0` (default rules:18), cannot be cut into 4 equal parts along dimension 0 (10 rows)"),
+            (TensorParallelOptions(degrees: [4]), "model.safetensors: tensor `model.embed_tokens.weight` (F32 [10, 4]), matched by rule `*.embed_tokens.weight 0` (default rules:18), cannot be cut into 4 equal parts along dimension 0 of size 10"),
             (TensorParallelOptions(degrees: [2], rules: SliceRules([try SliceRule(parsing: "packed 1", origin: "--tp-rule")])), "tensor `packed` (F4 [4, 6]), matched by rule `packed 1` (--tp-rule), cannot be cut into 2 parts along dimension 1: a cut would fall inside a byte (3 indices of 4 bits are not whole bytes)"),
             (TensorParallelOptions(degrees: [2], rules: SliceRules([try SliceRule(parsing: "vector 1", origin: "--tp-rule")])), "tensor `vector` (F32 [8]), matched by rule `vector 1` (--tp-rule), has no dimension 1: it has 1"),
             (TensorParallelOptions(degrees: [0]), "--tp 0: the number of ranks must be between 1 and 4096"),

@@ -144,7 +144,7 @@ def test_uneven_dimensions_are_refused_naming_the_tensor(mounts, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "model.safetensors: tensor `model.embed_tokens.weight`" in lines[0]
-    assert "cannot be cut into 4 equal parts along dimension 0 (10 rows)" in lines[0]
+    assert "cannot be cut into 4 equal parts along dimension 0 of size 10" in lines[0]
     assert not is_mounted(mountpoint)
 
 

@@ -93,7 +93,7 @@ public struct TensorParallelPlan: Sendable {
         case .noSuchDimension:
             return "has no dimension \(dimension): it has \(info.shape.count)"
         case .uneven(let extent):
-            return "cannot be cut into \(degree) equal parts along dimension \(dimension) (\(extent) rows); add a rule for it, or allow uneven parts with --tp-uneven array-split"
+            return "cannot be cut into \(degree) equal parts along dimension \(dimension) of size \(extent); add a rule for it, or allow uneven parts with --tp-uneven array-split"
         case .cutInsideByte(let indices, let bitsPerIndex):
             return "cannot be cut into \(degree) parts along dimension \(dimension): a cut would fall inside a byte (\(indices) indices of \(bitsPerIndex) bits are not whole bytes)"
         }
