@@ -35,6 +35,25 @@ struct TensorParallelFileSystemTests {
         #expect(fs.namespace.resolve("tp-3") == nil)
     }
 
+    @Test("with one directory per model, each model has its own rank trees, with the chosen views only")
+    func separateModels() throws {
+        let first = try TestModel(Self.llama)
+        let second = try TestModel([TestTensor(name: "model.layers.0.mlp.up_proj.weight", dtype: .f16, shape: [8, 4])])
+        defer { first.remove(); second.remove() }
+        let models = [first.model, second.model].enumerated().map { number, model in
+            LogicalModel(name: "m\(number)", shards: model.shards, tensors: model.tensors)
+        }
+        let plan = try TensorParallelPlan(models: models, options: TensorParallelOptions(degrees: [2]))
+        let fs = TensorFileSystem(models: models, options: FileSystemOptions(views: [.npy], modelDirectories: true), tensorParallel: plan)
+        #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight.npy") != nil)
+        #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight") == nil)
+        #expect(fs.namespace.resolve("m1/tp-2/rank-0/model/layers/0/mlp/up_proj/weight.npy") != nil)
+        #expect(fs.namespace.resolve("m1/tp-2/rank-0/model.safetensors") != nil)
+        #expect(fs.namespace.resolve("tp-2") == nil)
+        let npy = try fs.contents(of: "m1/tp-2/rank-1/model/layers/0/mlp/up_proj/weight.npy")
+        #expect(Array(npy.suffix(32)) == Array(second.bytes["model.layers.0.mlp.up_proj.weight"]!.suffix(32)))
+    }
+
     @Test("slices concatenated along their dimension are the tensor; rank files hold the slices in order")
     func slicesRebuildTheModel() throws {
         let model = try TestModel(Self.llama)
