@@ -96,7 +96,7 @@ public struct SafetensorsError: Error, Hashable, Sendable, CustomStringConvertib
 
 /// A name in backquotes, with control characters and line separators escaped so that an error
 /// stays on one line.
-func quoted(_ name: String) -> String {
+public func quoted(_ name: String) -> String {
     var result = "`"
     for scalar in name.unicodeScalars {
         switch scalar.value {

@@ -8,22 +8,20 @@ public struct ShardIndex: Hashable, Sendable {
         public var tensor: String
         /// The shard holding it, relative to the index's directory.
         public var file: String
+        /// The position of `file` in `shardFiles`.
+        public var shard: Int
     }
 
     /// The `weight_map` pairs in the order written, each tensor once.
-    public var weightMap: [Placement]
+    public let weightMap: [Placement]
+    /// The distinct shard files, in order of first mention.
+    public let shardFiles: [String]
     /// The `metadata` value exactly as written (JSON text), or nil when absent.
     public var metadataJSON: String?
     /// `metadata.total_size` when it is a non-negative integer.
     public var totalSize: UInt64?
     /// The members of `metadata` whose values are strings, in the order written.
     public var metadataStrings: [MetadataEntry]
-
-    /// The distinct shard files, in order of first mention.
-    public var shardFiles: [String] {
-        var seen = Set<Utf8Key>()
-        return weightMap.compactMap { seen.insert(Utf8Key($0.file)).inserted ? $0.file : nil }
-    }
 
     /// Parses the text of an index file named `file`.
     public init(json: UnsafeRawBufferPointer, file: String) throws(SafetensorsError) {
@@ -38,8 +36,9 @@ public struct ShardIndex: Hashable, Sendable {
         }
     }
 
-    init(weightMap: [Placement], metadata: IndexMetadata) {
+    init(weightMap: [Placement], shardFiles: [String], metadata: IndexMetadata) {
         self.weightMap = weightMap
+        self.shardFiles = shardFiles
         metadataJSON = metadata.json
         totalSize = metadata.totalSize
         metadataStrings = metadata.strings
@@ -71,7 +70,7 @@ private struct IndexParser {
     var scanner: JSONScanner
 
     mutating func parse() throws(SafetensorsError.Problem) -> ShardIndex {
-        var weightMap: [ShardIndex.Placement]?
+        var weightMap: WeightMap?
         var metadata: IndexMetadata?
         try scanner.expect(UInt8(ascii: "{"), "'{' (an index is a JSON object)")
         if !scanner.consumeIfPresent(UInt8(ascii: "}")) {
@@ -92,18 +91,20 @@ private struct IndexParser {
         scanner.skipWhitespace()
         if !scanner.isAtEnd { throw scanner.error("trailing characters after the index object") }
         guard let weightMap else { throw .invalidIndex(reason: "index has no `weight_map`") }
-        return ShardIndex(weightMap: weightMap, metadata: metadata ?? IndexMetadata())
+        return ShardIndex(weightMap: weightMap.placements, shardFiles: weightMap.files, metadata: metadata ?? IndexMetadata())
     }
 
-    private mutating func parseWeightMap() throws(SafetensorsError.Problem) -> [ShardIndex.Placement] {
+    private mutating func parseWeightMap() throws(SafetensorsError.Problem) -> WeightMap {
         scanner.skipWhitespace()
         guard scanner.current == UInt8(ascii: "{") else {
             throw .invalidIndex(reason: "`weight_map` is not an object")
         }
         scanner.position += 1
-        var placements: [ShardIndex.Placement] = []
-        var positions: [Utf8Key: Int] = [:]
-        if scanner.consumeIfPresent(UInt8(ascii: "}")) { return placements }
+        var map = WeightMap()
+        // Growing a dictionary of 100k names rehashes them all many times: guess the count
+        // from the text (a hub index spends some 80 bytes per entry).
+        var positions = [Utf8Key: Int](minimumCapacity: scanner.text.count / 80)
+        if scanner.consumeIfPresent(UInt8(ascii: "}")) { return map }
         repeat {
             let tensor = scanner.string(try scanner.scanString())
             try scanner.expect(UInt8(ascii: ":"), "':'")
@@ -111,21 +112,50 @@ private struct IndexParser {
             guard scanner.current == UInt8(ascii: "\"") else {
                 throw .invalidIndex(reason: "`weight_map` entry \(quoted(tensor)) is not a file name")
             }
-            let file = scanner.string(try scanner.scanString())
-            if let unsafe = ShardIndex.unsafePathReason(file) {
-                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in \(quoted(file)), a path that \(unsafe)")
-            }
-            if let earlier = positions[Utf8Key(tensor)] {
-                let first = placements[earlier].file
-                if !first.utf8.elementsEqual(file.utf8) {
-                    throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in both \(quoted(first)) and \(quoted(file))")
+            let shard = try scanFileName(of: tensor, into: &map)
+            if let earlier = positions.updateValue(map.placements.count, forKey: Utf8Key(tensor)) {
+                positions[Utf8Key(tensor)] = earlier
+                let first = map.placements[earlier]
+                if first.shard != shard {
+                    throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in both \(quoted(first.file)) and \(quoted(map.files[shard]))")
                 }
                 continue
             }
-            positions[Utf8Key(tensor)] = placements.count
-            placements.append(ShardIndex.Placement(tensor: tensor, file: file))
+            map.placements.append(ShardIndex.Placement(tensor: tensor, file: map.files[shard], shard: shard))
         } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
-        return placements
+        return map
+    }
+
+    /// Reads the file name placing `tensor` and returns its position in `map.files`, adding a
+    /// new file once its path is checked. Thousands of tensors name a few files: each file is
+    /// one shared string, and the one named last is recognised without building a string.
+    private mutating func scanFileName(of tensor: String, into map: inout WeightMap) throws(SafetensorsError.Problem) -> Int {
+        let span = try scanner.scanString()
+        if !span.hasEscapes, let previous = map.previousFile, previous.key.hasBytes(scanner.bytes(span)) {
+            return previous.shard
+        }
+        let file = Utf8Key(scanner.string(span))
+        let shard: Int
+        if let known = map.shards[file] {
+            shard = known
+        } else {
+            if let unsafe = ShardIndex.unsafePathReason(file.string) {
+                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in \(quoted(file.string)), a path that \(unsafe)")
+            }
+            shard = map.files.count
+            map.shards[file] = shard
+            map.files.append(file.string)
+        }
+        map.previousFile = (file, shard)
+        return shard
+    }
+
+    /// A `weight_map` as it is read: the placements, and the distinct files they name.
+    private struct WeightMap {
+        var placements: [ShardIndex.Placement] = []
+        var files: [String] = []
+        var shards: [Utf8Key: Int] = [:]
+        var previousFile: (key: Utf8Key, shard: Int)?
     }
 
     /// Reads `metadata`: keeps its text, its `total_size` if that is an unsigned integer, and
