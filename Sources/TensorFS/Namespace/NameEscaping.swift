@@ -39,6 +39,21 @@ public enum NameEscaping {
         return escaped
     }
 
+    /// Whether `component` comes out of `escape` and `pieces` unchanged, as one piece: the
+    /// common case, which needs no copy.
+    public static func isPlain(_ component: UnsafeRawBufferPointer, escapingDots: Bool = false) -> Bool {
+        guard !component.isEmpty, component.count <= maximumPieceLength else { return false }
+        if component.count <= 2 && component.allSatisfy({ $0 == UInt8(ascii: ".") }) { return false }
+        for byte in component {
+            switch byte {
+            case 0, UInt8(ascii: "/"), UInt8(ascii: "%"): return false
+            case UInt8(ascii: ".") where escapingDots: return false
+            default: continue
+            }
+        }
+        return true
+    }
+
     private static func appendEscape(of byte: UInt8, to output: inout [UInt8]) {
         let digits = Array("0123456789ABCDEF".utf8)
         output.append(UInt8(ascii: "%"))

@@ -1,3 +1,5 @@
+import SafetensorsFormat
+
 /// An inode number as FUSE sees it; the root is 1.
 public struct InodeNumber: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The raw number.
@@ -171,9 +173,8 @@ public struct Namespace: Sendable {
         }
     }
 
-    static func hash(parent: UInt32, name: some Sequence<UInt8>, suffix: String = "") -> UInt64 {
-        var hasher = FNV1a()
-        withUnsafeBytes(of: parent.littleEndian) { hasher.combine($0) }
+    static func hash(parent: UInt32, name: UnsafeRawBufferPointer, suffix: String = "") -> UInt64 {
+        var hasher = NameHasher(seed: UInt64(parent))
         hasher.combine(name)
         hasher.combine(suffix.utf8)
         return hasher.value

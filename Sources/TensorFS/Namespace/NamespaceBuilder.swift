@@ -3,13 +3,9 @@
 struct NamespaceBuilder {
     private var nodes: [Node] = []
     private var names: [UInt8] = []
-    private var directoryNodes: [DirectoryKey: UInt32] = [:]
     private var directoryCount: UInt32 = 0
-
-    private struct DirectoryKey: Hashable {
-        var parent: UInt32
-        var name: [UInt8]
-    }
+    /// The directories made so far, keyed by `Namespace.hash` of parent and name.
+    private var directoryTable = SlotTable()
 
     /// The root directory's node.
     static let root: UInt32 = 0
@@ -21,17 +17,37 @@ struct NamespaceBuilder {
 
     /// The directory `name` inside `parent`, created if new.
     mutating func directory(named name: [UInt8], in parent: UInt32) -> UInt32 {
-        let key = DirectoryKey(parent: parent, name: name)
-        if let existing = directoryNodes[key] { return existing }
+        name.withUnsafeBytes { directory(named: $0, in: parent) }
+    }
+
+    /// The directory `name` inside `parent`, created if new.
+    mutating func directory(named name: UnsafeRawBufferPointer, in parent: UInt32) -> UInt32 {
+        let hash = Namespace.hash(parent: parent, name: name)
+        let existing = directoryTable.first(hash: hash) { candidate in
+            nodes[candidate].parent == parent && storedName(of: UInt32(candidate), equals: name)
+        }
+        if let existing { return UInt32(existing) }
         let index = UInt32(nodes.count)
         nodes.append(Node(parent: parent, nameStart: store(name), nameLength: UInt16(name.count), kind: .directory, payload: directoryCount))
         directoryCount += 1
-        directoryNodes[key] = index
+        directoryTable.insert(Int(index), hash: hash)
         return index
     }
 
+    /// The base name of `node` (without a view suffix) in the names' storage.
+    private static func name(of node: Node, in names: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: names[Int(node.nameStart)..<Int(node.nameStart) + Int(node.nameLength)])
+    }
+
+    /// Whether node `index` is stored under the base name `name`.
+    private func storedName(of index: UInt32, equals name: UnsafeRawBufferPointer) -> Bool {
+        let node = nodes[Int(index)]
+        guard Int(node.nameLength) == name.count else { return false }
+        return names.withUnsafeBytes { NamespaceBuilder.name(of: node, in: $0).elementsEqual(name) }
+    }
+
     /// Adds one file node per kind in `kinds`, all sharing the base name `name`.
-    mutating func addFiles(named name: [UInt8], in parent: UInt32, kinds: [NodeKind], payload: UInt32) {
+    mutating func addFiles(named name: UnsafeRawBufferPointer, in parent: UInt32, kinds: [NodeKind], payload: UInt32) {
         let start = store(name)
         for kind in kinds {
             nodes.append(Node(parent: parent, nameStart: start, nameLength: UInt16(name.count), kind: kind, payload: payload))
@@ -43,32 +59,38 @@ struct NamespaceBuilder {
     /// `fileKinds` are the kinds of the views' nodes: whole tensors, or one rank's slices.
     mutating func addModel(_ model: LogicalModel, number: UInt32, firstTensor: Int, at root: UInt32, layout: Layout, views: ViewSet, generatedFiles: [NodeKind], fileKinds: TensorFileKinds = .wholeTensors) {
         for kind in generatedFiles {
-            addFiles(named: Array(kind.rootFileName!.utf8), in: root, kinds: [kind], payload: number)
+            var name = kind.rootFileName!
+            name.withUTF8 { addFiles(named: UnsafeRawBufferPointer($0), in: root, kinds: [kind], payload: number) }
         }
         let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
             .filter { views.contains($0.0) }.map(\.1)
-        let planner = TensorPathPlanner(names: model.tensors.map(\.name), layout: layout)
-        // Consecutive tensors usually share directories: resume from the common prefix.
-        var previousPath: [[UInt8]] = []
-        var previousNodes: [UInt32] = []
+        let planner = TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
+        // Most models have fewer directories than twice their tensors: size the table once.
+        directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
+        // Consecutive tensors usually share directories: the previous tensor's directories,
+        // by depth, are reused while the new path agrees with them.
+        var openDirectories: [UInt32] = []
         for (offset, tensor) in model.tensors.enumerated() {
-            let path = planner.path(of: tensor.name)
-            var common = 0
-            while common < min(path.directories.count, previousPath.count) && path.directories[common] == previousPath[common] {
-                common += 1
+            var depth = 0
+            var parent = root
+            planner.forEachComponent(of: tensor.name) { component, isFile in
+                if isFile {
+                    addFiles(named: component, in: parent, kinds: viewKinds, payload: UInt32(firstTensor + offset))
+                    return
+                }
+                if depth < openDirectories.count && storedName(of: openDirectories[depth], equals: component) {
+                    parent = openDirectories[depth]
+                } else {
+                    openDirectories.removeSubrange(depth...)
+                    parent = directory(named: component, in: parent)
+                    openDirectories.append(parent)
+                }
+                depth += 1
             }
-            previousNodes.removeSubrange(common...)
-            var parent = common == 0 ? root : previousNodes[common - 1]
-            for component in path.directories[common...] {
-                parent = directory(named: component, in: parent)
-                previousNodes.append(parent)
-            }
-            previousPath = path.directories
-            addFiles(named: path.file, in: parent, kinds: viewKinds, payload: UInt32(firstTensor + offset))
         }
     }
 
-    private mutating func store(_ name: [UInt8]) -> UInt32 {
+    private mutating func store(_ name: UnsafeRawBufferPointer) -> UInt32 {
         let start = UInt32(names.count)
         names += name
         return start
@@ -94,10 +116,11 @@ struct NamespaceBuilder {
             children[Int(fill[directory])] = UInt32(index + 1)
             fill[directory] += 1
         }
-        names.withUnsafeBufferPointer { allNames in
+        let suffixes = NamespaceBuilder.suffixBytes
+        names.withUnsafeBytes { allNames in
             for info in directories where info.childCount > 1 {
                 let range = Int(info.firstChild)..<Int(info.firstChild + info.childCount)
-                children[range].sort { NamespaceBuilder.precedes(nodes[Int($0 - 1)], nodes[Int($1 - 1)], names: allNames) }
+                children[range].sort { NamespaceBuilder.precedes(nodes[Int($0 - 1)], nodes[Int($1 - 1)], names: allNames, suffixes: suffixes) }
             }
         }
         return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: lookupTable())
@@ -108,21 +131,44 @@ struct NamespaceBuilder {
         while capacity < nodes.count * 2 { capacity <<= 1 }
         var table = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
-        for (index, node) in nodes.enumerated().dropFirst() {
-            let start = Int(node.nameStart)
-            let name = names[start..<start + Int(node.nameLength)]
-            var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.kind.suffix)) & mask
-            while table[slot] != 0 { slot = (slot + 1) & mask }
-            table[slot] = UInt32(index + 1)
+        names.withUnsafeBytes { allNames in
+            for (index, node) in nodes.enumerated().dropFirst() {
+                let name = NamespaceBuilder.name(of: node, in: allNames)
+                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.kind.suffix)) & mask
+                while table[slot] != 0 { slot = (slot + 1) & mask }
+                table[slot] = UInt32(index + 1)
+            }
         }
         return table
     }
 
-    /// Orders nodes by their full names' bytes (base name, then view suffix).
-    private static func precedes(_ lhs: Node, _ rhs: Node, names: UnsafeBufferPointer<UInt8>) -> Bool {
-        let left = UnsafeBufferPointer(rebasing: names[Int(lhs.nameStart)..<Int(lhs.nameStart) + Int(lhs.nameLength)])
-        let right = UnsafeBufferPointer(rebasing: names[Int(rhs.nameStart)..<Int(rhs.nameStart) + Int(rhs.nameLength)])
-        return (left + Array(lhs.kind.suffix.utf8)).lexicographicallyPrecedes(right + Array(rhs.kind.suffix.utf8))
+    /// The view suffix of each `NodeKind`, by raw value, as bytes.
+    private static let suffixBytes: [[UInt8]] = (0...UInt8.max).map { NodeKind(rawValue: $0).map { Array($0.suffix.utf8) } ?? [] }
+
+    /// Orders nodes by their full names' bytes (base name, then view suffix), without
+    /// building either name.
+    private static func precedes(_ lhs: Node, _ rhs: Node, names: UnsafeRawBufferPointer, suffixes: [[UInt8]]) -> Bool {
+        let left = FullName(base: name(of: lhs, in: names), suffix: suffixes[Int(lhs.kind.rawValue)])
+        let right = FullName(base: name(of: rhs, in: names), suffix: suffixes[Int(rhs.kind.rawValue)])
+        var position = 0
+        while let leftByte = left[position] {
+            guard let rightByte = right[position] else { return false }
+            if leftByte != rightByte { return leftByte < rightByte }
+            position += 1
+        }
+        return right[position] != nil
+    }
+
+    /// A node's base name followed by its view suffix, read a byte at a time.
+    private struct FullName {
+        let base: UnsafeRawBufferPointer
+        let suffix: [UInt8]
+
+        subscript(position: Int) -> UInt8? {
+            if position < base.count { return base[position] }
+            let inSuffix = position - base.count
+            return inSuffix < suffix.count ? suffix[inSuffix] : nil
+        }
     }
 }
 
