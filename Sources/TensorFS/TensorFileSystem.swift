@@ -27,7 +27,6 @@ public final class TensorFileSystem: Sendable {
     /// Where each model's tensors start in the filesystem's tensor numbering, plus the total.
     private let firstTensor: [Int]
     private let mergedModels: [Result<MergedModel, MergedModelUnavailable>]
-    private let mergedHeaders: [Lazy<GeneratedBytes?>]
     private let metadataFiles: [Lazy<GeneratedBytes>]
     private let newestTimes: [Timestamp]
     /// The `tp-N/rank-R/` trees, when asked for.
@@ -43,12 +42,6 @@ public final class TensorFileSystem: Sendable {
         firstTensor = starts
         let merged = models.map(MergedModel.plan(for:))
         mergedModels = merged
-        mergedHeaders = zip(models, merged).map { model, plan in
-            Lazy {
-                guard case .success(let layout) = plan, layout.headerLength != nil else { return nil }
-                return GeneratedBytes(MergedModel.lengthPrefixed(MergedModel.headerText(for: model, dataStarts: layout.dataStarts)))
-            }
-        }
         metadataFiles = zip(models, merged).map { model, plan in
             Lazy { GeneratedBytes(MetadataFile.bytes(for: model, merged: plan)) }
         }
@@ -91,10 +84,16 @@ public final class TensorFileSystem: Sendable {
                 linkCount: UInt32(2 + namespace.subdirectoryCount(of: inode)), permissions: 0o555,
                 modificationTime: newestTimes.max { ($0.seconds, $0.nanoseconds) < ($1.seconds, $1.nanoseconds) } ?? .zero)
         }
-        let layout = fileLayout(kind: kind, payload: payload, generated: nil)
         return FileAttributes(
-            inode: inode, isDirectory: false, size: layout.size, linkCount: 1, permissions: 0o444,
+            inode: inode, isDirectory: false, size: size(kind: kind, payload: payload), linkCount: 1, permissions: 0o444,
             modificationTime: modificationTime(kind: kind, payload: payload))
+    }
+
+    private func size(kind: NodeKind, payload: Int) -> UInt64 {
+        if kind == .mergedModel, case .success(let merged) = mergedModels[payload] {
+            return merged.size
+        }
+        return fileLayout(kind: kind, payload: payload, generated: nil).size
     }
 
     private func modificationTime(kind: NodeKind, payload: Int) -> Timestamp {
@@ -155,7 +154,9 @@ public final class TensorFileSystem: Sendable {
         case .metadata:
             return metadataFiles[payload].value
         case .mergedModel:
-            return mergedHeaders[payload].value
+            // Made for each opening rather than kept: for large models it is megabytes.
+            guard case .success(let merged) = mergedModels[payload] else { return nil }
+            return merged.prefix(for: models[payload])
         case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
             return tensorParallel!.generatedPrefix(kind: kind, payload: payload)
         }
@@ -174,11 +175,11 @@ public final class TensorFileSystem: Sendable {
         case .mergedModel:
             let model = models[payload]
             guard case .success(let merged) = mergedModels[payload] else { return FileLayout(prefix: nil, body: .none) }
-            if merged.headerLength == nil {
+            if merged.isSingleFile {
                 let source = model.shards[0].source
                 return FileLayout(prefix: nil, body: .source(source, ByteRange(start: 0, end: source.size)))
             }
-            return FileLayout(prefix: generated ?? mergedHeaders[payload].value, body: .shards(model, merged))
+            return FileLayout(prefix: generated ?? merged.prefix(for: model), body: .shards(model, merged))
         case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
             return tensorParallel!.fileLayout(kind: kind, payload: payload, generated: generated)
         }

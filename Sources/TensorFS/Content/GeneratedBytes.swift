@@ -7,14 +7,14 @@ public final class GeneratedBytes: Sendable {
     private nonisolated(unsafe) let storage: UnsafeMutableRawBufferPointer
 
     /// Copies `bytes` into stable storage.
-    public init(_ bytes: [UInt8]) {
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
-        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
-        self.storage = storage
-        count = bytes.count
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(count: bytes.count) { storage in
+            bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+        }
     }
 
-    /// Allocates `count` bytes and lets `fill` write every one of them.
+    /// Allocates `count` bytes and lets `fill` write every one of them, so that large contents
+    /// are made in place rather than copied.
     public init<Failure: Error>(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         do {

@@ -12,6 +12,12 @@ struct JSONWriter {
 
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !value.utf8.contains(where: JSONWriter.needsEscape) {
+            bytes += value.utf8
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -28,8 +34,22 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
     mutating func number(_ value: some BinaryInteger) {
-        raw(String(value))
+        guard var remaining = UInt64(exactly: value) else { return raw(String(value)) }
+        // Digits straight into the buffer: headers hold hundreds of thousands of numbers.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            bytes += digits[start...]
+        }
     }
 
     /// `[a, b, c]` on one line.
@@ -53,6 +73,44 @@ struct JSONWriter {
             element(&self, item)
         }
         raw(elements.isEmpty ? "]" : "\n" + String(repeating: " ", count: indent) + "]")
+    }
+
+    /// Valid JSON text written again in this writer's style: whitespace outside strings
+    /// dropped, then each member and element on its own line, nested `indent` deep.
+    mutating func reindented(_ json: String, indent: Int) {
+        var depth = indent
+        var inString = false
+        var escaped = false
+        var opened = false
+        for byte in json.utf8 {
+            if inString {
+                bytes.append(byte)
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D:
+                continue
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 2
+                if !opened { raw("\n" + String(repeating: " ", count: depth)) }
+                bytes.append(byte)
+                opened = false
+                continue
+            default:
+                break
+            }
+            if opened { raw("\n" + String(repeating: " ", count: depth)) }
+            opened = false
+            bytes.append(byte)
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 2; opened = true
+            case UInt8(ascii: ","): raw("\n" + String(repeating: " ", count: depth))
+            case UInt8(ascii: ":"): raw(" ")
+            default: break
+            }
+        }
     }
 
     /// A pretty-printed object: `fields` writes each member through the `ObjectWriter`.

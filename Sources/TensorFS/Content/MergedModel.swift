@@ -8,42 +8,130 @@ import SafetensorsFormat
 struct MergedModel: Sendable {
     /// Where each shard's data buffer starts in the merged data buffer, plus the total at the end.
     let dataStarts: [UInt64]
-    /// The length of the synthesized header (padded), or nil when the model is one file.
-    let headerLength: UInt64?
-    /// The whole file's size.
-    let size: UInt64
+    /// The length of the synthesized header (padded), measured when first needed; nil when
+    /// the model is one file.
+    private let measuredHeader: Lazy<UInt64>?
+    /// The size of the model's only file, when it is one file.
+    private let singleFileSize: UInt64
 
-    /// Plans the merged file, or returns nil with the reason when the merged header would be
-    /// longer than the format allows.
+    /// The header is written in pieces of about this size, so that measuring it costs no more
+    /// memory than a piece.
+    private static let pieceSize = 64 << 10
+
+    /// Plans the merged file, or returns why there is none: the merged header would be longer
+    /// than the format allows. The header is measured now only if a quick upper bound of its
+    /// length is over the limit; otherwise on first use.
     static func plan(for model: LogicalModel) -> Result<MergedModel, MergedModelUnavailable> {
         var starts: [UInt64] = [0]
+        starts.reserveCapacity(model.shards.count + 1)
         for shard in model.shards {
             starts.append(starts.last! + (shard.source.size - shard.dataStart))
         }
         if model.shards.count == 1 {
-            return .success(MergedModel(dataStarts: starts, headerLength: nil, size: model.shards[0].source.size))
+            return .success(MergedModel(dataStarts: starts, measuredHeader: nil, singleFileSize: model.shards[0].source.size))
         }
-        let length = UInt64(headerText(for: model, dataStarts: starts).count)
-        guard length <= SafetensorsHeader.maximumHeaderLength else {
-            return .failure(MergedModelUnavailable(headerLength: length))
+        let dataStarts = starts
+        let measure: @Sendable () -> UInt64 = {
+            var textLength: UInt64 = 0
+            writeHeaderText(metadata: mergedMetadata(of: model), entries: entries(of: model, dataStarts: dataStarts)) { textLength += UInt64($0.count) }
+            return paddedLength(textLength)
         }
-        return .success(MergedModel(dataStarts: starts, headerLength: length, size: SafetensorsHeader.prefixLength + length + starts.last!))
+        if maximumHeaderLength(of: model) > SafetensorsHeader.maximumHeaderLength {
+            let length = measure()
+            guard length <= SafetensorsHeader.maximumHeaderLength else {
+                return .failure(MergedModelUnavailable(headerLength: length))
+            }
+            return .success(MergedModel(dataStarts: starts, measuredHeader: Lazy { length }, singleFileSize: 0))
+        }
+        return .success(MergedModel(dataStarts: starts, measuredHeader: Lazy(measure), singleFileSize: 0))
     }
 
-    /// The header, padded with spaces so that data starts 8-byte aligned.
-    static func headerText(for model: LogicalModel, dataStarts: [UInt64]) -> [UInt8] {
-        headerText(metadata: mergedMetadata(of: model), entries: model.tensors.lazy.map { tensor in
+    /// Whether the model is one file, served unchanged.
+    var isSingleFile: Bool { measuredHeader == nil }
+
+    /// The length of the synthesized header (padded), or nil when the model is one file.
+    var headerLength: UInt64? { measuredHeader?.value }
+
+    /// The whole file's size.
+    var size: UInt64 {
+        guard let headerLength else { return singleFileSize }
+        return SafetensorsHeader.prefixLength + headerLength + dataStarts.last!
+    }
+
+    /// The start of the merged file: the 8-byte header length, then the header padded with
+    /// spaces so that the data buffer starts 8-byte aligned; nil when the model is one file.
+    func prefix(for model: LogicalModel) -> GeneratedBytes? {
+        guard let headerLength else { return nil }
+        let prefixLength = Int(SafetensorsHeader.prefixLength)
+        return GeneratedBytes(count: prefixLength + Int(headerLength)) { buffer in
+            buffer.storeBytes(of: headerLength.littleEndian, as: UInt64.self)
+            var end = prefixLength
+            let metadata = MergedModel.mergedMetadata(of: model)
+            MergedModel.writeHeaderText(metadata: metadata, entries: MergedModel.entries(of: model, dataStarts: dataStarts)) { piece in
+                precondition(end + piece.count <= buffer.count, "the merged header outgrew its measured length")
+                UnsafeMutableRawBufferPointer(rebasing: buffer[end..<end + piece.count]).copyMemory(from: piece)
+                end += piece.count
+            }
+            precondition(buffer.count - end < 8, "the merged header fell short of its measured length")
+            UnsafeMutableRawBufferPointer(rebasing: buffer[end...]).initializeMemory(as: UInt8.self, repeating: UInt8(ascii: " "))
+        }
+    }
+
+    /// An upper bound of the padded header's length, quick to compute: every byte of a string
+    /// written as a six-byte escape, every number as twenty digits.
+    private static func maximumHeaderLength(of model: LogicalModel) -> UInt64 {
+        // `{"__metadata__":{}}`, an entry's punctuation, field names and dtype, and padding.
+        let (frame, perTensor, perString, perNumber): (UInt64, UInt64, UInt64, UInt64) = (32, 64, 2, 21)
+        var bound = frame
+        for entry in mergedMetadata(of: model) {
+            bound += 6 * UInt64(entry.key.utf8.count + entry.value.utf8.count) + 2 * perString + 2
+        }
+        for tensor in model.tensors {
+            bound += perTensor + 6 * UInt64(tensor.name.utf8.count) + perString + perNumber * UInt64(tensor.info.shape.count + 2)
+        }
+        return bound
+    }
+
+    /// The header length after padding `length` bytes of JSON to a multiple of 8.
+    private static func paddedLength(_ length: UInt64) -> UInt64 {
+        (length + 7) / 8 * 8
+    }
+
+    /// The merged file's entries: every tensor, its offsets moved to the merged data buffer.
+    private static func entries(of model: LogicalModel, dataStarts: [UInt64]) -> some Sequence<HeaderEntry> {
+        model.tensors.lazy.map { tensor in
             let base = dataStarts[tensor.shard]
             return HeaderEntry(
                 name: tensor.name, dtype: tensor.info.dtype, shape: tensor.info.shape,
                 dataOffsets: ByteRange(start: base + tensor.info.dataOffsets.start, end: base + tensor.info.dataOffsets.end))
-        })
+        }
     }
 
     /// A synthesized header listing `metadata` then `entries`, padded with spaces so that data
     /// starts 8-byte aligned.
     static func headerText(metadata: [MetadataEntry], entries: some Sequence<HeaderEntry>) -> [UInt8] {
+        var header: [UInt8] = []
+        writeHeaderText(metadata: metadata, entries: entries) { header += $0 }
+        header += [UInt8](repeating: UInt8(ascii: " "), count: Int(paddedLength(UInt64(header.count))) - header.count)
+        return header
+    }
+
+    /// `header` preceded by its 8-byte little-endian length: the start of a safetensors file.
+    static func lengthPrefixed(_ header: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
+        return bytes + header
+    }
+
+    /// Writes a header's JSON (unpadded) in pieces, calling `emit` with each in order:
+    /// `__metadata__` first when there is any, then `entries`.
+    private static func writeHeaderText(metadata: [MetadataEntry], entries: some Sequence<HeaderEntry>, _ emit: (UnsafeRawBufferPointer) -> Void) {
         var writer = JSONWriter()
+        func flush(ifLongerThan threshold: Int) {
+            guard writer.bytes.count > threshold else { return }
+            writer.bytes.withUnsafeBytes(emit)
+            writer = JSONWriter()
+        }
         writer.raw("{")
         if !metadata.isEmpty {
             writer.string("__metadata__")
@@ -61,24 +149,22 @@ struct MergedModel: Sendable {
             if !first { writer.raw(",") }
             first = false
             writer.string(entry.name)
-            writer.raw(":{\"dtype\":")
-            writer.string(entry.dtype.name)
-            writer.raw(",\"shape\":")
-            writer.raw("[" + entry.shape.map(String.init).joined(separator: ",") + "]")
-            writer.raw(",\"data_offsets\":[\(entry.dataOffsets.start),\(entry.dataOffsets.end)]}")
+            writer.raw(":{\"dtype\":\"")
+            writer.raw(entry.dtype.name)
+            writer.raw("\",\"shape\":[")
+            for (dimension, extent) in entry.shape.enumerated() {
+                if dimension > 0 { writer.raw(",") }
+                writer.number(extent)
+            }
+            writer.raw("],\"data_offsets\":[")
+            writer.number(entry.dataOffsets.start)
+            writer.raw(",")
+            writer.number(entry.dataOffsets.end)
+            writer.raw("]}")
+            flush(ifLongerThan: pieceSize)
         }
         writer.raw("}")
-        var header = writer.bytes
-        let padding = (8 - header.count % 8) % 8
-        header += [UInt8](repeating: UInt8(ascii: " "), count: padding)
-        return header
-    }
-
-    /// `header` preceded by its 8-byte little-endian length: the start of a safetensors file.
-    static func lengthPrefixed(_ header: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
-        return bytes + header
+        flush(ifLongerThan: 0)
     }
 
     /// The `__metadata__` of the merged file: the string pairs of every shard, then the index's
