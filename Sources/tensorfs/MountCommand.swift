@@ -93,10 +93,20 @@ struct MountCommand: ParsableCommand {
             try bridge.serve(settings)
             Glibc.exit(0)
         } catch {
-            log.write(.error, "\(error)")
-            if let reporter { reporter.fail("\(error)") } else { printError("tensorfs: \(error)") }
+            let message = Self.describe(error)
+            log.write(.error, message)
+            if let reporter { reporter.fail(message) } else { printError("tensorfs: \(message)") }
             Glibc.exit(1)
         }
+    }
+
+    /// The error's line, with a hint when the tensors of several SOURCEs collide: they may be
+    /// unrelated models, which mount side by side in directories of their own.
+    private static func describe(_ error: any Error) -> String {
+        if case .duplicateTensor(_, _, _, acrossSources: true)? = error as? ModelError {
+            return "\(error); to mount each SOURCE in a directory of its own, add --separate"
+        }
+        return "\(error)"
     }
 
     private func openLog() -> EventLog {

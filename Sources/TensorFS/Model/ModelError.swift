@@ -8,8 +8,9 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
     case source(ByteSourceError)
     /// The sources disagree with each other or with their index.
     case inconsistent(file: String, reason: String)
-    /// Two files hold a tensor of the same name.
-    case duplicateTensor(name: String, firstFile: String, secondFile: String)
+    /// Two files hold a tensor of the same name; `acrossSources` when the files come from
+    /// different SOURCE arguments (unrelated models, perhaps, rather than one broken model).
+    case duplicateTensor(name: String, firstFile: String, secondFile: String, acrossSources: Bool)
     /// A SOURCE argument names nothing usable.
     case unusableSource(String, reason: String)
 
@@ -18,8 +19,8 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .format(let error): error.description
         case .source(let error): error.description
         case .inconsistent(let file, let reason): "\(file): \(reason)"
-        case .duplicateTensor(let name, let first, let second):
-            "\(second): tensor \(quotedName(name)) is also in \(first)"
+        case .duplicateTensor(let name, let first, let second, _):
+            "\(second): tensor \(quoted(name)) is also in \(first)"
         case .unusableSource(let source, let reason): "\(source): \(reason)"
         }
     }

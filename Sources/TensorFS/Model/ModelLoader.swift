@@ -28,12 +28,12 @@ public struct ModelLoader: Sendable {
     /// Loads each of `sources` as a model of its own, named after its file or folder.
     public func loadSeparately(_ sources: [String]) throws(ModelError) -> [LogicalModel] {
         var models: [LogicalModel] = []
-        var usedNames = Set<String>()
+        var usedNames = Set<Utf8Key>()
         for source in sources {
             var plan = try plan(source)
             var candidate = plan.name
             var suffix = 2
-            while !usedNames.insert(candidate).inserted {
+            while !usedNames.insert(Utf8Key(candidate)).inserted {
                 candidate = "\(plan.name)-\(suffix)"
                 suffix += 1
             }
@@ -62,10 +62,7 @@ public struct ModelLoader: Sendable {
             if name.hasSuffix(".safetensors") { name.removeLast(".safetensors".count) }
             return SourcePlan(name: name, files: [PlannedFile(location: source, relativeName: relativeName)])
         case .directory(let entries):
-            let indexName = entries.contains(ModelLoader.indexFileName)
-                ? ModelLoader.indexFileName
-                : onlyElement(entries.filter { $0.hasSuffix(".safetensors.index.json") })
-            if let indexName {
+            if let indexName = try indexName(in: source, entries: entries) {
                 return try planIndex(at: LocalPath.join(source, indexName), locator: locator)
             }
             let files = entries.filter { $0.hasSuffix(".safetensors") }
@@ -78,15 +75,50 @@ public struct ModelLoader: Sendable {
         }
     }
 
+    /// The index a directory stands for: `model.safetensors.index.json`, else its only
+    /// `*.safetensors.index.json`; nil when it has none.
+    private func indexName(in directory: String, entries: [String]) throws(ModelError) -> String? {
+        if entries.contains(ModelLoader.indexFileName) { return ModelLoader.indexFileName }
+        let indexes = entries.filter { $0.hasSuffix(".safetensors.index.json") }
+        guard indexes.count <= 1 else {
+            throw .unusableSource(directory, reason: "the directory holds several indexes (\(indexes.map(quoted).joined(separator: ", "))); name the one to mount")
+        }
+        return indexes.first
+    }
+
     private func planIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> SourcePlan {
+        let index = try readIndex(at: location, locator: locator)
+        guard !index.shardFiles.isEmpty else {
+            throw .inconsistent(file: location, reason: "the weight_map lists no tensors")
+        }
+        let root = modelRoot(ofIndexAt: location, locator: locator)
+        var files: [PlannedFile] = []
+        for (shard, name) in index.shardFiles.enumerated() {
+            let shardLocation = locator.sibling(of: location, relativePath: name)
+            if let root, let resolved = locator.canonical(shardLocation),
+               !resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") {
+                throw .inconsistent(file: location, reason: "the weight_map names shard \(quoted(name)), which resolves to \(resolved), outside the model's directory \(root)")
+            }
+            files.append(PlannedFile(location: shardLocation, relativeName: name, listing: IndexListing(index: 0, shard: shard)))
+        }
+        let indexName = LocalPath.lastComponent(location)
+        var name = indexName
+        if name == ModelLoader.indexFileName {
+            name = LocalPath.lastComponent(locator.canonical(LocalPath.parent(location)) ?? LocalPath.parent(location))
+        } else if name.hasSuffix(".index.json") {
+            name.removeLast(".index.json".count)
+        }
+        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, relativeName: indexName, index: index)])
+    }
+
+    private func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
         let source = try locator.open(location, displayName: location)
         guard source.size <= ModelLoader.maximumIndexSize else {
             throw .unusableSource(location, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
         }
-        let index: ShardIndex
         do {
             let bytes = try source.copyBytes(in: ByteRange(start: 0, end: source.size))
-            index = try bytes.withUnsafeBytes { (json) throws(SafetensorsError) -> ShardIndex in
+            return try bytes.withUnsafeBytes { (json) throws(SafetensorsError) -> ShardIndex in
                 try ShardIndex(json: json, file: location)
             }
         } catch let error as ByteSourceError {
@@ -96,42 +128,40 @@ public struct ModelLoader: Sendable {
         } catch {
             throw .unusableSource(location, reason: "\(error)")
         }
-        let directory = locator.canonical(LocalPath.parent(location))
-        var files: [PlannedFile] = []
-        for shard in index.shardFiles {
-            let shardLocation = locator.sibling(of: location, relativePath: shard)
-            if let directory, let resolved = locator.canonical(shardLocation),
-               !resolved.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
-                throw .inconsistent(file: location, reason: "shard \(quotedName(shard)) resolves to \(resolved), outside the model's directory \(directory)")
-            }
-            files.append(PlannedFile(location: shardLocation, relativeName: shard, listing: (location, shard)))
+    }
+
+    /// The directory every shard of the index at `location` must stay inside, symlinks
+    /// resolved: the index's own directory, or, for a snapshot of a Hugging Face hub cache
+    /// (`models--org--name/snapshots/REVISION/`, whose files link to `../../blobs/`), the
+    /// cached repository. Nil when the notion does not apply to the locator.
+    private func modelRoot(ofIndexAt location: String, locator: any SourceLocator) -> String? {
+        guard let directory = locator.canonical(LocalPath.parent(location)) else { return nil }
+        let snapshots = LocalPath.parent(directory)
+        let repository = LocalPath.parent(snapshots)
+        guard LocalPath.lastComponent(snapshots) == "snapshots", LocalPath.lastComponent(repository).hasPrefix("models--") else {
+            return directory
         }
-        var name = LocalPath.lastComponent(location)
-        if name == ModelLoader.indexFileName {
-            name = LocalPath.lastComponent(locator.canonical(LocalPath.parent(location)) ?? LocalPath.parent(location))
-        } else if name.hasSuffix(".index.json") {
-            name.removeLast(".index.json".count)
-        }
-        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, index: index)])
+        return repository
     }
 
     // MARK: Loading
 
     private func load(_ plan: SourcePlan) throws(ModelError) -> LogicalModel {
-        let locators = self
+        let loader = self
         let loaded = try plan.files.parallelMap { (file) throws(ModelError) -> LoadedFile in
-            try locators.loadFile(file)
+            try loader.loadFile(file, of: plan)
         }
         return try ModelAssembly(plan: plan, files: loaded).assemble()
     }
 
-    private func loadFile(_ file: PlannedFile) throws(ModelError) -> LoadedFile {
+    private func loadFile(_ file: PlannedFile, of plan: SourcePlan) throws(ModelError) -> LoadedFile {
         let source: any ByteSource
         do {
             source = try locator(for: file.location).open(file.location, displayName: file.location)
         } catch {
             guard let listing = file.listing else { throw error }
-            throw .inconsistent(file: listing.index, reason: "shard \(quotedName(listing.weightMapName)) in the weight_map cannot be opened: \(error)")
+            let index = plan.indexes[listing.index]
+            throw .inconsistent(file: index.location, reason: "shard \(quoted(index.index.shardFiles[listing.shard])) in the weight_map cannot be opened: \(error)")
         }
         do {
             return LoadedFile(planned: file, source: source, header: try readHeader(of: source))
@@ -159,55 +189,4 @@ public struct ModelLoader: Sendable {
             try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
         }
     }
-
-    private func onlyElement(_ names: [String]) -> String? {
-        names.count == 1 ? names[0] : nil
-    }
-}
-
-/// A file a SOURCE stands for, not yet opened.
-struct PlannedFile: Sendable {
-    var location: String
-    /// The name shown to users, relative to the model.
-    var relativeName: String
-    /// The index that lists the file, and the file's name in its `weight_map`.
-    var listing: (index: String, weightMapName: String)?
-}
-
-/// A parsed index and where it was found.
-struct PlannedIndex: Sendable {
-    var location: String
-    var index: ShardIndex
-
-}
-
-/// What a SOURCE (or several merged) stands for: files and the indexes that describe them.
-struct SourcePlan: Sendable {
-    var name: String
-    var files: [PlannedFile]
-    var indexes: [PlannedIndex] = []
-
-    /// One plan for several sources; files that share a relative name keep their full location.
-    static func merging(_ plans: [SourcePlan], name: String) -> SourcePlan {
-        if plans.count == 1 { return plans[0] }
-        var files = plans.flatMap(\.files)
-        var counts: [String: Int] = [:]
-        for file in files { counts[file.relativeName, default: 0] += 1 }
-        for position in files.indices where counts[files[position].relativeName]! > 1 {
-            files[position].relativeName = files[position].location
-        }
-        return SourcePlan(name: name, files: files, indexes: plans.flatMap(\.indexes))
-    }
-}
-
-/// An opened file with its validated header.
-struct LoadedFile: Sendable {
-    var planned: PlannedFile
-    var source: any ByteSource
-    var header: SafetensorsHeader
-}
-
-/// A name in backquotes for messages.
-func quotedName(_ name: String) -> String {
-    "`" + name.unicodeScalars.map { $0.value < 0x20 ? $0.escaped(asASCII: true) : String($0) }.joined() + "`"
 }

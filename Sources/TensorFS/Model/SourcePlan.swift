@@ -1,0 +1,79 @@
+import SafetensorsFormat
+
+/// A file a SOURCE stands for, not yet opened.
+struct PlannedFile: Sendable {
+    /// Where the file is, as the loader opens it.
+    var location: String
+    /// The name shown to users, relative to the model.
+    var relativeName: String
+    /// Which SOURCE argument the file comes from.
+    var source = 0
+    /// The index that lists the file, if any.
+    var listing: IndexListing?
+}
+
+/// Where an index lists a file: the index's position in `SourcePlan.indexes`, and the file's
+/// position in that index's `shardFiles`.
+struct IndexListing: Sendable, Hashable {
+    var index: Int
+    var shard: Int
+}
+
+/// A parsed index and where it was found.
+struct PlannedIndex: Sendable {
+    /// Where the index is, as the user named it.
+    var location: String
+    /// The index's name relative to the model.
+    var relativeName: String
+    var index: ShardIndex
+}
+
+/// What a SOURCE (or several merged) stands for: files and the indexes that describe them.
+struct SourcePlan: Sendable {
+    /// The model's name: its file or folder.
+    var name: String
+    var files: [PlannedFile]
+    var indexes: [PlannedIndex] = []
+
+    /// One plan for several sources. Names relative to the model that two sources share are
+    /// qualified with their source's name, or failing that, are their full locations.
+    static func merging(_ plans: [SourcePlan], name: String) -> SourcePlan {
+        if plans.count == 1 { return plans[0] }
+        var files: [PlannedFile] = []
+        var indexes: [PlannedIndex] = []
+        for (source, plan) in plans.enumerated() {
+            for var file in plan.files {
+                file.source = source
+                file.listing?.index += indexes.count
+                files.append(file)
+            }
+            indexes += plan.indexes
+        }
+        let fileNames = disambiguated(files.map(\.relativeName), qualifiers: files.map { plans[$0.source].name }, locations: files.map(\.location))
+        for position in files.indices { files[position].relativeName = fileNames[position] }
+        let indexSources = plans.enumerated().flatMap { source, plan in plan.indexes.map { _ in source } }
+        let indexNames = disambiguated(indexes.map(\.relativeName), qualifiers: indexSources.map { plans[$0].name }, locations: indexes.map(\.location))
+        for position in indexes.indices { indexes[position].relativeName = indexNames[position] }
+        return SourcePlan(name: name, files: files, indexes: indexes)
+    }
+
+    /// `names`, where each name that occurs more than once becomes `qualifier/name`, or its
+    /// location if that too occurs more than once.
+    private static func disambiguated(_ names: [String], qualifiers: [String], locations: [String]) -> [String] {
+        let qualified = replacingRepeated(names) { qualifiers[$0] + "/" + names[$0] }
+        return replacingRepeated(qualified) { locations[$0] }
+    }
+
+    private static func replacingRepeated(_ names: [String], with replacement: (Int) -> String) -> [String] {
+        var counts: [Utf8Key: Int] = [:]
+        for name in names { counts[Utf8Key(name), default: 0] += 1 }
+        return names.indices.map { counts[Utf8Key(names[$0])]! > 1 ? replacement($0) : names[$0] }
+    }
+}
+
+/// An opened file with its validated header.
+struct LoadedFile: Sendable {
+    var planned: PlannedFile
+    var source: any ByteSource
+    var header: SafetensorsHeader
+}
