@@ -40,7 +40,7 @@ public final class TensorFileSystem: Sendable {
         var starts = [0]
         for model in models { starts.append(starts.last! + model.tensors.count) }
         firstTensor = starts
-        let merged = models.map(MergedModel.plan(for:))
+        let merged = models.map { MergedModel.plan(for: $0) }
         mergedModels = merged
         metadataFiles = zip(models, merged).map { model, plan in
             Lazy { GeneratedBytes(MetadataFile.bytes(for: model, merged: plan)) }

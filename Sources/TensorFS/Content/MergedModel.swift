@@ -19,9 +19,11 @@ struct MergedModel: Sendable {
     private static let pieceSize = 64 << 10
 
     /// Plans the merged file, or returns why there is none: the merged header would be longer
-    /// than the format allows. The header is measured now only if a quick upper bound of its
-    /// length is over the limit; otherwise on first use.
-    static func plan(for model: LogicalModel) -> Result<MergedModel, MergedModelUnavailable> {
+    /// than `headerLimit` (the format's limit). The header is measured now only if a quick upper
+    /// bound of its length is over the limit; otherwise on first use.
+    static func plan(
+        for model: LogicalModel, headerLimit: UInt64 = SafetensorsHeader.maximumHeaderLength
+    ) -> Result<MergedModel, MergedModelUnavailable> {
         var starts: [UInt64] = [0]
         starts.reserveCapacity(model.shards.count + 1)
         for shard in model.shards {
@@ -36,10 +38,10 @@ struct MergedModel: Sendable {
             writeHeaderText(metadata: mergedMetadata(of: model), entries: entries(of: model, dataStarts: dataStarts)) { textLength += UInt64($0.count) }
             return paddedLength(textLength)
         }
-        if maximumHeaderLength(of: model) > SafetensorsHeader.maximumHeaderLength {
+        if maximumHeaderLength(of: model) > headerLimit {
             let length = measure()
-            guard length <= SafetensorsHeader.maximumHeaderLength else {
-                return .failure(MergedModelUnavailable(headerLength: length))
+            guard length <= headerLimit else {
+                return .failure(MergedModelUnavailable(headerLength: length, limit: headerLimit))
             }
             return .success(MergedModel(dataStarts: starts, measuredHeader: Lazy { length }, singleFileSize: 0))
         }
@@ -207,5 +209,8 @@ struct HeaderEntry {
 
 /// Why a model has no `model.safetensors`.
 struct MergedModelUnavailable: Error {
+    /// How long the merged header would be.
     var headerLength: UInt64
+    /// The longest header allowed.
+    var limit = SafetensorsHeader.maximumHeaderLength
 }

@@ -50,7 +50,7 @@ enum MetadataFile {
                 if let metadata { file.member("__metadata__") { writeMetadata(metadata, into: &$0, indent: 4) } }
             case .failure(let unavailable):
                 file.member("present") { $0.raw("false") }
-                file.member("reason", string: "the merged header would be \(unavailable.headerLength) bytes, over the format's limit of \(SafetensorsHeader.maximumHeaderLength)")
+                file.member("reason", string: "the merged header would be \(unavailable.headerLength) bytes, over the format's limit of \(unavailable.limit)")
             }
         })
     }

@@ -70,7 +70,7 @@ public struct ModelLoader: Sendable {
                 throw .unusableSource(source, reason: "the directory holds no .safetensors files and no \(ModelLoader.indexFileName)")
             }
             return SourcePlan(
-                name: LocalPath.lastComponent(source),
+                name: modelName(ofDirectory: source, locator: locator),
                 files: files.map { PlannedFile(location: LocalPath.join(source, $0), relativeName: $0) })
         }
     }
@@ -104,7 +104,7 @@ public struct ModelLoader: Sendable {
         let indexName = LocalPath.lastComponent(location)
         var name = indexName
         if name == ModelLoader.indexFileName {
-            name = LocalPath.lastComponent(locator.canonical(LocalPath.parent(location)) ?? LocalPath.parent(location))
+            name = modelName(ofDirectory: LocalPath.parent(location), locator: locator)
         } else if name.hasSuffix(".index.json") {
             name.removeLast(".index.json".count)
         }
@@ -130,18 +130,25 @@ public struct ModelLoader: Sendable {
         }
     }
 
+    /// A model's name after its directory as the user named it (resolved when that is `.` or
+    /// `..`); for a snapshot of a Hugging Face hub cache, after the cached repository
+    /// (`org--name` of `models--org--name`) rather than the revision.
+    private func modelName(ofDirectory directory: String, locator: any SourceLocator) -> String {
+        let resolved = locator.canonical(directory) ?? directory
+        if let repository = HubCache.repository(ofSnapshot: resolved) {
+            return String(LocalPath.lastComponent(repository).dropFirst(HubCache.repositoryPrefix.count))
+        }
+        let named = LocalPath.lastComponent(directory)
+        return named == "." || named == ".." ? LocalPath.lastComponent(resolved) : named
+    }
+
     /// The directory every shard of the index at `location` must stay inside, symlinks
     /// resolved: the index's own directory, or, for a snapshot of a Hugging Face hub cache
     /// (`models--org--name/snapshots/REVISION/`, whose files link to `../../blobs/`), the
     /// cached repository. Nil when the notion does not apply to the locator.
     private func modelRoot(ofIndexAt location: String, locator: any SourceLocator) -> String? {
         guard let directory = locator.canonical(LocalPath.parent(location)) else { return nil }
-        let snapshots = LocalPath.parent(directory)
-        let repository = LocalPath.parent(snapshots)
-        guard LocalPath.lastComponent(snapshots) == "snapshots", LocalPath.lastComponent(repository).hasPrefix("models--") else {
-            return directory
-        }
-        return repository
+        return HubCache.repository(ofSnapshot: directory) ?? directory
     }
 
     // MARK: Loading
@@ -188,5 +195,21 @@ public struct ModelLoader: Sendable {
         return try json.withUnsafeBytes { (text) throws(SafetensorsError) -> SafetensorsHeader in
             try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
         }
+    }
+}
+
+/// The layout of a Hugging Face hub cache: `models--org--name/snapshots/REVISION/` holds links
+/// to `models--org--name/blobs/`.
+enum HubCache {
+    /// How the folder of a cached model repository begins.
+    static let repositoryPrefix = "models--"
+
+    /// The cached repository's folder when `directory` is one of its snapshots, else nil.
+    static func repository(ofSnapshot directory: String) -> String? {
+        let snapshots = LocalPath.parent(directory)
+        let repository = LocalPath.parent(snapshots)
+        guard LocalPath.lastComponent(snapshots) == "snapshots",
+              LocalPath.lastComponent(repository).hasPrefix(repositoryPrefix) else { return nil }
+        return repository
     }
 }

@@ -1,3 +1,5 @@
+import SafetensorsFormat
+
 /// Why tensor-parallel views cannot be made: one line naming the file and the reason.
 public enum TensorParallelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A slicing rule is malformed; `origin` is where it was written (`rules.txt:3`).
@@ -10,7 +12,7 @@ public enum TensorParallelError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case .rule(let origin, let reason): "\(origin): \(reason)"
-        case .unsplittable(let file, let tensor, let reason): "\(file): tensor \(quotedName(tensor)) \(reason)"
+        case .unsplittable(let file, let tensor, let reason): "\(file): tensor \(quoted(tensor)) \(reason)"
         case .degree(let degree, let reason): "--tp \(degree): \(reason)"
         }
     }
