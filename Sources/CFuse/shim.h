@@ -7,6 +7,7 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 #include <spawn.h>
+#include <malloc.h>
 
 /// `fuse_session_loop_mt` is a macro that Swift cannot see; this names the function it selects.
 static inline int cfuse_session_loop_mt(struct fuse_session *se, struct fuse_loop_config *config) {

@@ -78,6 +78,7 @@ struct MountCommand: ParsableCommand {
         let mountpoint = paths.last!
         do {
             try MountPreflight.check(mountpoint: mountpoint)
+            ProcessMemory.mapLargeBlocksApart()
             let loader = ModelLoader()
             let sources = Array(paths.dropLast())
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
@@ -87,6 +88,7 @@ struct MountCommand: ParsableCommand {
             }
             let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
             let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try tensorParallel.plan(for: models))
+            ProcessMemory.releaseFreePages()
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
             let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
