@@ -40,10 +40,15 @@ public enum DType: String, CaseIterable, Sendable, Hashable {
 
     /// Finds the dtype spelled by `bytes`, without allocating a string.
     init?(utf8 bytes: UnsafeRawBufferPointer) {
-        for candidate in DType.allCases where candidate.rawValue.utf8.elementsEqual(bytes) {
-            self = candidate
-            return
+        for (spelling, candidate) in DType.spellings where spelling.count == bytes.count {
+            if spelling.withUnsafeBytes(bytes.hasSameBytes(as:)) {
+                self = candidate
+                return
+            }
         }
         return nil
     }
+
+    /// Every dtype's spelling as bytes, for matching header text without building strings.
+    private static let spellings = allCases.map { (Array($0.rawValue.utf8), $0) }
 }

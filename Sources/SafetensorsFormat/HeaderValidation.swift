@@ -41,8 +41,8 @@ enum HeaderValidation {
     }
 
     private static func rejectDuplicateNames(_ entries: [HeaderParser.Entry]) throws(SafetensorsError.Problem) {
-        var seen = Set<Utf8Key>(minimumCapacity: entries.count)
-        for entry in entries where !seen.insert(Utf8Key(entry.name)).inserted {
+        var seen = NameTable(minimumCapacity: entries.count)
+        for entry in entries where !seen.insert(entry.name).inserted {
             throw .duplicateTensor(name: entry.name)
         }
     }

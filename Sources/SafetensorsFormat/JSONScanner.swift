@@ -76,6 +76,12 @@ struct JSONScanner {
         let start = position
         var hasEscapes = false
         while true {
+            // Names are long runs of plain bytes: skip eight at a time while none of them is a
+            // quote, a backslash or a control character.
+            while position + 8 <= text.count,
+                  !JSONScanner.mayEndPlainRun(text.loadUnaligned(fromByteOffset: position, as: UInt64.self)) {
+                position += 8
+            }
             guard position < text.count else { throw error("unterminated string", at: start - 1) }
             let byte = text[position]
             if byte == UInt8(ascii: "\"") {
@@ -92,6 +98,16 @@ struct JSONScanner {
                 position += 1
             }
         }
+    }
+
+    /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the bit tricks
+    /// find a zero byte, or a byte below a bound, in every lane at once; exact about "any").
+    static func mayEndPlainRun(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highBits != 0 }
+        let hasControl = (word &- ones &* 0x20) & ~word & highBits != 0
+        return hasControl || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 
     /// Validates the escape at the current backslash and moves past it.
@@ -198,7 +214,7 @@ struct JSONScanner {
     func string(_ span: JSONStringSpan, equals literal: StaticString) -> Bool {
         if span.hasEscapes { return string(span) == literal.description }
         let raw = UnsafeRawBufferPointer(rebasing: text[span.start..<span.end])
-        return literal.withUTF8Buffer { raw.elementsEqual($0) }
+        return literal.withUTF8Buffer { raw.hasSameBytes(as: UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: Numbers

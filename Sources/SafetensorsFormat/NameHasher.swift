@@ -32,18 +32,23 @@ public struct NameHasher {
 
     @inlinable
     public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
+        guard pendingCount == 0 else {
+            for byte in bytes { combine(byte) }
+            return
+        }
         var offset = 0
-        if pendingCount == 0 {
-            while offset + 8 <= bytes.count {
-                mix(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
-                offset += 8
-            }
-            length += UInt64(offset)
+        while offset + 8 <= bytes.count {
+            mix(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+            offset += 8
         }
-        while offset < bytes.count {
-            combine(bytes[offset])
-            offset += 1
+        // The tail, fewer than eight bytes, becomes the pending word at once.
+        var tail: UInt64 = 0
+        for position in offset..<bytes.count {
+            tail |= UInt64(bytes[position]) << (UInt64(position - offset) * 8)
         }
+        pending = tail
+        pendingCount = UInt64(bytes.count - offset)
+        length += UInt64(bytes.count)
     }
 
     @inlinable

@@ -1,7 +1,9 @@
 /// A Hugging Face shard index (`model.safetensors.index.json`): which file holds each tensor.
 ///
-/// This is the index alone; checking it against the shards is the logical model's job.
-public struct ShardIndex: Hashable, Sendable {
+/// This is the index alone; checking it against the shards is the logical model's job. The
+/// tensors' names are kept packed in a `NameTable` (an index may place a hundred thousand
+/// tensors); `weightMap` builds the pairs as strings on request.
+public struct ShardIndex: Sendable {
     /// One `tensor: file` pair of the `weight_map`.
     public struct Placement: Hashable, Sendable {
         /// The tensor's name.
@@ -12,8 +14,10 @@ public struct ShardIndex: Hashable, Sendable {
         public var shard: Int
     }
 
-    /// The `weight_map` pairs in the order written, each tensor once.
-    public let weightMap: [Placement]
+    /// The placed tensors' names; placement `n` is the table's name `n`.
+    private let tensors: NameTable
+    /// The position in `shardFiles` of each placement's file.
+    private let placementShards: [Int32]
     /// The distinct shard files, in order of first mention.
     public let shardFiles: [String]
     /// The `metadata` value exactly as written (JSON text), or nil when absent.
@@ -36,12 +40,37 @@ public struct ShardIndex: Hashable, Sendable {
         }
     }
 
-    init(weightMap: [Placement], shardFiles: [String], metadata: IndexMetadata) {
-        self.weightMap = weightMap
-        self.shardFiles = shardFiles
+    init(weightMap: WeightMap, metadata: IndexMetadata) {
+        tensors = weightMap.tensors
+        placementShards = weightMap.shards
+        shardFiles = weightMap.files
         metadataJSON = metadata.json
         totalSize = metadata.totalSize
         metadataStrings = metadata.strings
+    }
+
+    /// How many tensors the `weight_map` places.
+    public var placementCount: Int { placementShards.count }
+
+    /// The `weight_map` pairs in the order written, each tensor once.
+    public var weightMap: [Placement] {
+        (0..<placementCount).map(placement(_:))
+    }
+
+    /// Placement `position`, in the order written.
+    public func placement(_ position: Int) -> Placement {
+        let shard = Int(placementShards[position])
+        return Placement(tensor: tensors.name(position), file: shardFiles[shard], shard: shard)
+    }
+
+    /// The position in `shardFiles` of the file placement `position` names.
+    public func shard(ofPlacement position: Int) -> Int {
+        Int(placementShards[position])
+    }
+
+    /// The position of the placement of tensor `name`, if the index places it.
+    public func position(ofTensorNamed name: String) -> Int? {
+        tensors.number(of: name)
     }
 
     private static func describedAsIndex(_ problem: SafetensorsError.Problem) -> SafetensorsError.Problem {
@@ -91,7 +120,7 @@ private struct IndexParser {
         scanner.skipWhitespace()
         if !scanner.isAtEnd { throw scanner.error("trailing characters after the index object") }
         guard let weightMap else { throw .invalidIndex(reason: "index has no `weight_map`") }
-        return ShardIndex(weightMap: weightMap.placements, shardFiles: weightMap.files, metadata: metadata ?? IndexMetadata())
+        return ShardIndex(weightMap: weightMap, metadata: metadata ?? IndexMetadata())
     }
 
     private mutating func parseWeightMap() throws(SafetensorsError.Problem) -> WeightMap {
@@ -100,28 +129,29 @@ private struct IndexParser {
             throw .invalidIndex(reason: "`weight_map` is not an object")
         }
         scanner.position += 1
-        var map = WeightMap()
-        // Growing a dictionary of 100k names rehashes them all many times: guess the count
-        // from the text (a hub index spends some 80 bytes per entry).
-        var positions = [Utf8Key: Int](minimumCapacity: scanner.text.count / 80)
+        // A hub index spends some 80 bytes per entry: size the table once.
+        var map = WeightMap(expectedCount: scanner.text.count / 80)
         if scanner.consumeIfPresent(UInt8(ascii: "}")) { return map }
         repeat {
-            let tensor = scanner.string(try scanner.scanString())
+            let span = try scanner.scanString()
+            let (isNew, position) = span.hasEscapes
+                ? map.tensors.insert(scanner.string(span))
+                : map.tensors.insert(scanner.bytes(span))
+            // The name as a string only for a message.
+            let reader = scanner
+            func tensor() -> String { reader.string(span) }
             try scanner.expect(UInt8(ascii: ":"), "':'")
             scanner.skipWhitespace()
             guard scanner.current == UInt8(ascii: "\"") else {
-                throw .invalidIndex(reason: "`weight_map` entry \(quoted(tensor)) is not a file name")
+                throw .invalidIndex(reason: "`weight_map` entry \(quoted(tensor())) is not a file name")
             }
             let shard = try scanFileName(of: tensor, into: &map)
-            if let earlier = positions.updateValue(map.placements.count, forKey: Utf8Key(tensor)) {
-                positions[Utf8Key(tensor)] = earlier
-                let first = map.placements[earlier]
-                if first.shard != shard {
-                    throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in both \(quoted(first.file)) and \(quoted(map.files[shard]))")
-                }
-                continue
+            if isNew {
+                map.shards.append(Int32(shard))
+            } else if map.shards[position] != shard {
+                let first = map.files[Int(map.shards[position])]
+                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor())) in both \(quoted(first)) and \(quoted(map.files[shard]))")
             }
-            map.placements.append(ShardIndex.Placement(tensor: tensor, file: map.files[shard], shard: shard))
         } while try scanner.consumeSeparator(closing: UInt8(ascii: "}"), "',' or '}'")
         return map
     }
@@ -129,33 +159,25 @@ private struct IndexParser {
     /// Reads the file name placing `tensor` and returns its position in `map.files`, adding a
     /// new file once its path is checked. Thousands of tensors name a few files: each file is
     /// one shared string, and the one named last is recognised without building a string.
-    private mutating func scanFileName(of tensor: String, into map: inout WeightMap) throws(SafetensorsError.Problem) -> Int {
+    private mutating func scanFileName(of tensor: () -> String, into map: inout WeightMap) throws(SafetensorsError.Problem) -> Int {
         let span = try scanner.scanString()
         if !span.hasEscapes, let previous = map.previousFile, previous.key.hasBytes(scanner.bytes(span)) {
             return previous.shard
         }
         let file = Utf8Key(scanner.string(span))
         let shard: Int
-        if let known = map.shards[file] {
+        if let known = map.fileShards[file] {
             shard = known
         } else {
             if let unsafe = ShardIndex.unsafePathReason(file.string) {
-                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor)) in \(quoted(file.string)), a path that \(unsafe)")
+                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor())) in \(quoted(file.string)), a path that \(unsafe)")
             }
             shard = map.files.count
-            map.shards[file] = shard
+            map.fileShards[file] = shard
             map.files.append(file.string)
         }
         map.previousFile = (file, shard)
         return shard
-    }
-
-    /// A `weight_map` as it is read: the placements, and the distinct files they name.
-    private struct WeightMap {
-        var placements: [ShardIndex.Placement] = []
-        var files: [String] = []
-        var shards: [Utf8Key: Int] = [:]
-        var previousFile: (key: Utf8Key, shard: Int)?
     }
 
     /// Reads `metadata`: keeps its text, its `total_size` if that is an unsigned integer, and
@@ -198,4 +220,18 @@ struct IndexMetadata {
     var json: String?
     var totalSize: UInt64?
     var strings: [MetadataEntry] = []
+}
+
+/// A `weight_map` as it is read: the tensors placed, each one's shard, and the distinct files.
+struct WeightMap {
+    var tensors: NameTable
+    var shards: [Int32] = []
+    var files: [String] = []
+    var fileShards: [Utf8Key: Int] = [:]
+    var previousFile: (key: Utf8Key, shard: Int)?
+
+    init(expectedCount: Int = 0) {
+        tensors = NameTable(minimumCapacity: expectedCount)
+        shards.reserveCapacity(expectedCount)
+    }
 }

@@ -31,8 +31,6 @@ public struct Utf8Key: Hashable, Sendable {
     /// Whether `bytes` are exactly the bytes of this key's string.
     func hasBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var mine = string
-        return mine.withUTF8 { mine in
-            mine.count == bytes.count && UnsafeRawBufferPointer(mine).elementsEqual(bytes)
-        }
+        return mine.withUTF8 { UnsafeRawBufferPointer($0).hasSameBytes(as: bytes) }
     }
 }

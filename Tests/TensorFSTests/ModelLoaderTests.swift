@@ -165,6 +165,22 @@ struct ModelLoaderTests {
         #expect(try ModelLoader().loadSeparately([directory.location("a.safetensors"), directory.location("b.safetensors")]).count == 2)
     }
 
+    @Test("a tensor in a sharded set and in another SOURCE is a collision between sources")
+    func duplicateBetweenIndexAndFile() throws {
+        let fixture = try ShardedFixture()
+        try fixture.directory.writeSafetensors("extra.safetensors", [("lm_head.weight", [0])])
+        let error = try #require(loadError([fixture.model, fixture.directory.location("extra.safetensors")]))
+        #expect(error == .duplicateTensor(name: "lm_head.weight", firstFile: fixture.location("model-00002-of-00003.safetensors"), secondFile: fixture.directory.location("extra.safetensors"), acrossSources: true))
+    }
+
+    @Test("a tensor the index places in its shard but another SOURCE holds is refused, naming the holder")
+    func placedTensorHeldByAnotherSource() throws {
+        let fixture = try ShardedFixture(weightMap: ShardedFixture.tensors.map { ($0.name, $0.file) } + [("adapter.weight", "model-00001-of-00003.safetensors")])
+        try fixture.directory.writeSafetensors("extra.safetensors", [("adapter.weight", [0])])
+        let error = try #require(loadError([fixture.model, fixture.directory.location("extra.safetensors")]))
+        #expect(error.description == fixture.location("model.safetensors.index.json") + ": the weight_map places tensor `adapter.weight` in `model-00001-of-00003.safetensors`, but it is in `extra.safetensors`")
+    }
+
     @Test("weight_map paths that are absolute or climb out are refused", arguments: ["/etc/passwd", "../model.safetensors", "sub/../../x.safetensors"])
     func unsafePaths(path: String) throws {
         let fixture = try ShardedFixture(weightMap: [("model.embed.weight", path)])

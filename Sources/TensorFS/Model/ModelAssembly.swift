@@ -6,27 +6,23 @@ struct ModelAssembly {
     let files: [LoadedFile]
 
     func assemble() throws(ModelError) -> LogicalModel {
-        let tensorCount = files.reduce(0) { $0 + $1.header.tensors.count }
         var shards: [Shard] = []
         shards.reserveCapacity(files.count)
         var tensors: [ModelTensor] = []
-        tensors.reserveCapacity(tensorCount)
-        var owners = [Utf8Key: Int](minimumCapacity: tensorCount)
+        tensors.reserveCapacity(files.reduce(0) { $0 + $1.header.tensors.count })
         for (shardNumber, file) in files.enumerated() {
             let header = file.header
             shards.append(Shard(
                 source: file.source, relativeName: file.planned.relativeName, metadata: header.metadata,
                 dataStart: header.dataStart, tensorCount: header.tensors.count))
             for info in header.tensors {
-                if let existing = owners.updateValue(tensors.count, forKey: Utf8Key(info.name)) {
-                    let first = files[tensors[existing].shard].planned
-                    throw .duplicateTensor(
-                        name: info.name, firstFile: first.location, secondFile: file.planned.location,
-                        acrossSources: first.source != file.planned.source)
-                }
                 tensors.append(ModelTensor(info: info, shard: shardNumber, fileRange: header.fileRange(of: info)))
             }
         }
+        // A file's header has no name twice, and an index checks its own shards against each
+        // other; only files from different indexes or SOURCEs need every name in one table.
+        let unindexedFiles = files.count { $0.planned.listing == nil }
+        let owners = plan.indexes.count + unindexedFiles > 1 ? try owners(of: tensors) : nil
         var warnings: [String] = []
         for number in plan.indexes.indices {
             warnings += try check(index: number, tensors: tensors, owners: owners)
@@ -37,34 +33,65 @@ struct ModelAssembly {
         return LogicalModel(name: plan.name, shards: shards, tensors: tensors, indexes: indexes, warnings: warnings)
     }
 
-    /// Fails where the index places a tensor where it is not; warns of tensors its shards hold
-    /// that it leaves out, and of a `total_size` that disagrees: the hub's loader accepts both.
-    private func check(index number: Int, tensors: [ModelTensor], owners: [Utf8Key: Int]) throws(ModelError) -> [String] {
+    /// Every tensor's name, numbered as the tensors are; fails on a name that two files hold.
+    private func owners(of tensors: [ModelTensor]) throws(ModelError) -> NameTable {
+        var owners = NameTable(minimumCapacity: tensors.count)
+        for tensor in tensors {
+            let (isNew, existing) = owners.insert(tensor.name)
+            if !isNew { throw duplicate(tensor.name, in: tensors[existing].shard, and: tensor.shard) }
+        }
+        return owners
+    }
+
+    private func duplicate(_ name: String, in first: Int, and second: Int) -> ModelError {
+        let (first, second) = (files[first].planned, files[second].planned)
+        return .duplicateTensor(name: name, firstFile: first.location, secondFile: second.location, acrossSources: first.source != second.source)
+    }
+
+    /// Checks the index's shards against its `weight_map`. Fails on a tensor in two of them, on
+    /// a tensor placed in a shard that does not hold it, and on a placed tensor no shard holds;
+    /// warns of tensors the shards hold that it leaves out, and of a `total_size` that
+    /// disagrees: the hub's loader accepts both.
+    private func check(index number: Int, tensors: [ModelTensor], owners: NameTable?) throws(ModelError) -> [String] {
         let planned = plan.indexes[number]
         let index = planned.index
         let listedFiles = files.indices.filter { files[$0].planned.listing?.index == number }
         var fileOfShard = [Int](repeating: -1, count: index.shardFiles.count)
         for file in listedFiles { fileOfShard[files[file].planned.listing!.shard] = file }
-        for placement in index.weightMap {
-            func misplaced(_ reality: String) -> ModelError {
-                .inconsistent(file: planned.location, reason: "the weight_map places tensor \(quoted(placement.tensor)) in \(quoted(placement.file)), \(reality)")
-            }
-            guard let owner = owners[Utf8Key(placement.tensor)] else {
-                throw misplaced("which does not hold it")
-            }
-            let holder = tensors[owner].shard
-            guard holder == fileOfShard[placement.shard] else {
-                throw misplaced("but it is in \(quoted(files[holder].planned.relativeName))")
+        // The file holding each placement's tensor, as found.
+        var holders = [Int](repeating: -1, count: index.placementCount)
+        var misplaced: (position: Int, holder: Int)?
+        var unlisted: [String] = []
+        var unlistedCount = 0
+        for file in listedFiles {
+            for tensor in files[file].header.tensors {
+                guard let position = index.position(ofTensorNamed: tensor.name) else {
+                    unlistedCount += 1
+                    if unlisted.count < 3 { unlisted.append(tensor.name) }
+                    continue
+                }
+                if holders[position] >= 0 { throw duplicate(tensor.name, in: holders[position], and: file) }
+                holders[position] = file
+                if misplaced == nil && fileOfShard[index.shard(ofPlacement: position)] != file { misplaced = (position, file) }
             }
         }
+        func placementError(_ position: Int, _ reality: String) -> ModelError {
+            let placement = index.placement(position)
+            return .inconsistent(file: planned.location, reason: "the weight_map places tensor \(quoted(placement.tensor)) in \(quoted(placement.file)), \(reality)")
+        }
+        if let misplaced {
+            throw placementError(misplaced.position, "but it is in \(quoted(files[misplaced.holder].planned.relativeName))")
+        }
+        if let position = holders.firstIndex(of: -1) {
+            if let owner = owners?.number(of: index.placement(position).tensor) {
+                throw placementError(position, "but it is in \(quoted(files[tensors[owner].shard].planned.relativeName))")
+            }
+            throw placementError(position, "which does not hold it")
+        }
         var warnings: [String] = []
-        let heldCount = listedFiles.reduce(0) { $0 + files[$1].header.tensors.count }
-        if heldCount > index.weightMap.count {
-            let listed = Set(index.weightMap.map { Utf8Key($0.tensor) })
-            let missing = listedFiles.lazy.flatMap { self.files[$0].header.tensors }.filter { !listed.contains(Utf8Key($0.name)) }
-            let count = heldCount - index.weightMap.count
-            let examples = missing.prefix(3).map { quoted($0.name) }.joined(separator: ", ")
-            warnings.append("\(planned.location): \(count) tensors in the shards are missing from the weight_map (\(examples)\(count > 3 ? ", …" : "")); they are mounted anyway")
+        if unlistedCount > 0 {
+            let examples = unlisted.map(quoted).joined(separator: ", ")
+            warnings.append("\(planned.location): \(unlistedCount) tensors in the shards are missing from the weight_map (\(examples)\(unlistedCount > 3 ? ", …" : "")); they are mounted anyway")
         }
         if let declared = index.totalSize {
             let actual = listedFiles.reduce(UInt64(0)) { total, file in

@@ -37,14 +37,19 @@ public enum NodeKind: UInt8, Sendable {
     /// A rank's `model.safetensors`; the payload is the rank view's number.
     case rankModel
 
-    /// What a tensor view appends to the tensor file's name.
-    var suffix: String {
-        switch self {
+    /// What a tensor view appends to the tensor file's name, as bytes that live as long as the
+    /// program (the namespace hashes and compares them for every node).
+    var suffixBytes: UnsafeRawBufferPointer {
+        let text: StaticString = switch self {
         case .sidecar, .sliceSidecar: ".json"
         case .npy, .sliceNpy: ".npy"
         default: ""
         }
+        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
+
+    /// What a tensor view appends to the tensor file's name.
+    var suffix: String { String(decoding: suffixBytes, as: UTF8.self) }
 
     /// The name of a file generated at a model's (or a rank's) root; nil for other kinds.
     var rootFileName: String? {
@@ -173,10 +178,10 @@ public struct Namespace: Sendable {
         }
     }
 
-    static func hash(parent: UInt32, name: UnsafeRawBufferPointer, suffix: String = "") -> UInt64 {
+    static func hash(parent: UInt32, name: UnsafeRawBufferPointer, suffix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> UInt64 {
         var hasher = NameHasher(seed: UInt64(parent))
         hasher.combine(name)
-        hasher.combine(suffix.utf8)
+        hasher.combine(suffix)
         return hasher.value
     }
 }

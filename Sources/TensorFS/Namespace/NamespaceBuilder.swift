@@ -1,6 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SafetensorsFormat
+
 /// Builds a `Namespace`: directories on demand, files with their views, then the sorted
 /// child lists and the lookup table in one pass at the end.
-struct NamespaceBuilder {
+struct NamespaceBuilder: Sendable {
     private var nodes: [Node] = []
     private var names: [UInt8] = []
     private var directoryCount: UInt32 = 0
@@ -43,7 +48,7 @@ struct NamespaceBuilder {
     private func storedName(of index: UInt32, equals name: UnsafeRawBufferPointer) -> Bool {
         let node = nodes[Int(index)]
         guard Int(node.nameLength) == name.count else { return false }
-        return names.withUnsafeBytes { NamespaceBuilder.name(of: node, in: $0).elementsEqual(name) }
+        return names.withUnsafeBytes { NamespaceBuilder.name(of: node, in: $0).hasSameBytes(as: name) }
     }
 
     /// Adds one file node per kind in `kinds`, all sharing the base name `name`.
@@ -116,14 +121,33 @@ struct NamespaceBuilder {
             children[Int(fill[directory])] = UInt32(index + 1)
             fill[directory] += 1
         }
-        let suffixes = NamespaceBuilder.suffixBytes
+        // Sorting the child lists and filling the lookup table only read the nodes and share
+        // nothing they write: they run at once.
+        let table = children.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let childLists = buffer
+            let builder = self
+            let directoryList = directories
+            return [true, false].parallelMap { sorting in
+                if sorting { builder.sort(childLists, of: directoryList) }
+                return sorting ? [] : builder.lookupTable()
+            }[1]
+        }
+        return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: table)
+    }
+
+    /// Sorts each directory's list of children in `children` by name.
+    private func sort(_ children: UnsafeMutableBufferPointer<UInt32>, of directories: [DirectoryInfo]) {
         names.withUnsafeBytes { allNames in
+            func precedes(_ lhs: UInt32, _ rhs: UInt32) -> Bool {
+                NamespaceBuilder.precedes(nodes[Int(lhs - 1)], nodes[Int(rhs - 1)], names: allNames)
+            }
             for info in directories where info.childCount > 1 {
-                let range = Int(info.firstChild)..<Int(info.firstChild + info.childCount)
-                children[range].sort { NamespaceBuilder.precedes(nodes[Int($0 - 1)], nodes[Int($1 - 1)], names: allNames, suffixes: suffixes) }
+                var list = UnsafeMutableBufferPointer(rebasing: children[Int(info.firstChild)..<Int(info.firstChild + info.childCount)])
+                // Children are mostly added in order (a tensor's views, a layer's tensors): a
+                // sorted list is only checked, sparing the sort's setup for 100k small lists.
+                if zip(list, list.dropFirst()).contains(where: { !precedes($0, $1) }) { list.sort(by: precedes) }
             }
         }
-        return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: lookupTable())
     }
 
     private func lookupTable() -> [UInt32] {
@@ -134,7 +158,7 @@ struct NamespaceBuilder {
         names.withUnsafeBytes { allNames in
             for (index, node) in nodes.enumerated().dropFirst() {
                 let name = NamespaceBuilder.name(of: node, in: allNames)
-                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.kind.suffix)) & mask
+                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.kind.suffixBytes)) & mask
                 while table[slot] != 0 { slot = (slot + 1) & mask }
                 table[slot] = UInt32(index + 1)
             }
@@ -142,27 +166,31 @@ struct NamespaceBuilder {
         return table
     }
 
-    /// The view suffix of each `NodeKind`, by raw value, as bytes.
-    private static let suffixBytes: [[UInt8]] = (0...UInt8.max).map { NodeKind(rawValue: $0).map { Array($0.suffix.utf8) } ?? [] }
-
     /// Orders nodes by their full names' bytes (base name, then view suffix), without
     /// building either name.
-    private static func precedes(_ lhs: Node, _ rhs: Node, names: UnsafeRawBufferPointer, suffixes: [[UInt8]]) -> Bool {
-        let left = FullName(base: name(of: lhs, in: names), suffix: suffixes[Int(lhs.kind.rawValue)])
-        let right = FullName(base: name(of: rhs, in: names), suffix: suffixes[Int(rhs.kind.rawValue)])
+    private static func precedes(_ lhs: Node, _ rhs: Node, names: UnsafeRawBufferPointer) -> Bool {
+        let left = name(of: lhs, in: names), right = name(of: rhs, in: names)
+        let common = min(left.count, right.count)
+        if common > 0 {
+            let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+            if order != 0 { return order < 0 }
+        }
+        // One base name begins the other: compare what follows, suffixes included.
+        let leftRest = FullName(base: UnsafeRawBufferPointer(rebasing: left[common...]), suffix: lhs.kind.suffixBytes)
+        let rightRest = FullName(base: UnsafeRawBufferPointer(rebasing: right[common...]), suffix: rhs.kind.suffixBytes)
         var position = 0
-        while let leftByte = left[position] {
-            guard let rightByte = right[position] else { return false }
+        while let leftByte = leftRest[position] {
+            guard let rightByte = rightRest[position] else { return false }
             if leftByte != rightByte { return leftByte < rightByte }
             position += 1
         }
-        return right[position] != nil
+        return rightRest[position] != nil
     }
 
-    /// A node's base name followed by its view suffix, read a byte at a time.
+    /// The end of a node's base name followed by its view suffix, read a byte at a time.
     private struct FullName {
         let base: UnsafeRawBufferPointer
-        let suffix: [UInt8]
+        let suffix: UnsafeRawBufferPointer
 
         subscript(position: Int) -> UInt8? {
             if position < base.count { return base[position] }

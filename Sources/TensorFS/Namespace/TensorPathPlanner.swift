@@ -15,11 +15,13 @@ struct TensorPathPlanner {
     static let reservedRootNames = ["__metadata__.json", "model.safetensors"]
 
     private let layout: Layout
-    private let names: NameSet
+    private let names: NameTable
 
     init(names: some Collection<String>, layout: Layout) {
         self.layout = layout
-        self.names = NameSet(names)
+        var table = NameTable(minimumCapacity: names.count)
+        for name in names { _ = table.insert(name) }
+        self.names = table
     }
 
     /// The path of tensor `name`, as arrays.
@@ -56,8 +58,9 @@ struct TensorPathPlanner {
         _ component: UnsafeRawBufferPointer, escapingDots: Bool, isFile: Bool, atRoot: Bool,
         _ visit: (UnsafeRawBufferPointer, _ isFile: Bool) -> Void
     ) {
-        let degreeDirectoryPrefix = "tp-".utf8
-        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !(atRoot && component.starts(with: degreeDirectoryPrefix)) {
+        let mayBeDegreeDirectory = atRoot && component.count > 3 && component[0] == UInt8(ascii: "t")
+            && component[1] == UInt8(ascii: "p") && component[2] == UInt8(ascii: "-")
+        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !mayBeDegreeDirectory {
             return visit(component, isFile)
         }
         var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots))
@@ -71,24 +74,23 @@ struct TensorPathPlanner {
     /// where a shorter name that is itself a tensor stands in the way of a directory (that
     /// tensor's file is there: the rest of the name stays joined, beside it).
     private func fileStart(in name: UnsafeRawBufferPointer) -> Int {
-        var hasher = NameHasher()
         var segmentStart = 0
-        for (position, byte) in name.enumerated() {
-            if byte == UInt8(ascii: ".") {
-                if names.contains(UnsafeRawBufferPointer(rebasing: name[..<position]), hash: hasher.value) {
-                    return segmentStart
-                }
-                segmentStart = position + 1
-            }
-            hasher.combine(byte)
+        for position in 0..<name.count where name[position] == UInt8(ascii: ".") {
+            if names.contains(UnsafeRawBufferPointer(rebasing: name[..<position])) { return segmentStart }
+            segmentStart = position + 1
         }
         return segmentStart
     }
 
     private func clashesWithGeneratedFile(name: UnsafeRawBufferPointer, isAtRoot: Bool, file: UnsafeRawBufferPointer) -> Bool {
-        for suffix in TensorPathPlanner.viewSuffixes where name.count > suffix.utf8.count && name.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) {
-            if names.contains(UnsafeRawBufferPointer(rebasing: name[..<(name.count - suffix.utf8.count)])) { return true }
+        for suffix in TensorPathPlanner.viewSuffixBytes where name.count > suffix.count {
+            let stem = UnsafeRawBufferPointer(rebasing: name[..<(name.count - suffix.count)])
+            let tail = UnsafeRawBufferPointer(rebasing: name[(name.count - suffix.count)...])
+            if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && names.contains(stem) { return true }
         }
-        return isAtRoot && TensorPathPlanner.reservedRootNames.contains { file.elementsEqual($0.utf8) }
+        return isAtRoot && TensorPathPlanner.reservedRootNameBytes.contains { $0.withUnsafeBytes(file.hasSameBytes(as:)) }
     }
+
+    private static let viewSuffixBytes = viewSuffixes.map { Array($0.utf8) }
+    private static let reservedRootNameBytes = reservedRootNames.map { Array($0.utf8) }
 }

@@ -3,18 +3,20 @@
 /// Each slot holds a number and the low 32 bits of its key's hash, which pick its slot and
 /// also serve as a tag: a probe looks at a key itself, likely out of cache, only when the tags
 /// agree. The table stays at most half full, and holds numbers below 2^32 - 1.
-struct SlotTable {
+public struct SlotTable: Sendable {
     /// The hash's low 32 bits in the high half, number + 1 in the low half; 0 is empty.
-    private var slots: [UInt64]
-    private(set) var count = 0
+    @usableFromInline var slots: [UInt64]
+    /// How many numbers the table holds.
+    public private(set) var count = 0
 
     /// A table with room for `count` numbers before it grows.
-    init(minimumCapacity count: Int = 0) {
+    public init(minimumCapacity count: Int = 0) {
         slots = [UInt64](repeating: 0, count: SlotTable.size(for: count))
     }
 
     /// The number under `hash` whose key `isKey` confirms, if any.
-    func first(hash: UInt64, where isKey: (Int) -> Bool) -> Int? {
+    @inlinable
+    public func first(hash: UInt64, where isKey: (Int) -> Bool) -> Int? {
         let tag = UInt64(UInt32(truncatingIfNeeded: hash))
         let mask = slots.count - 1
         var slot = Int(tag) & mask
@@ -29,14 +31,14 @@ struct SlotTable {
     }
 
     /// Adds `number` under `hash`; the caller has made sure its key is not there yet.
-    mutating func insert(_ number: Int, hash: UInt64) {
-        reserveCapacity(count + 1)
+    public mutating func insert(_ number: Int, hash: UInt64) {
+        if (count + 1) * 2 > slots.count { reserveCapacity(count + 1) }
         SlotTable.place(UInt64(UInt32(truncatingIfNeeded: hash)) << 32 | UInt64(number + 1), in: &slots)
         count += 1
     }
 
     /// Makes room for `count` numbers in all.
-    mutating func reserveCapacity(_ count: Int) {
+    public mutating func reserveCapacity(_ count: Int) {
         let size = SlotTable.size(for: count)
         guard size > slots.count else { return }
         var grown = [UInt64](repeating: 0, count: size)
