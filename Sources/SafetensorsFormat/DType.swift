@@ -40,15 +40,32 @@ public enum DType: String, CaseIterable, Sendable, Hashable {
 
     /// Finds the dtype spelled by `bytes`, without allocating a string.
     init?(utf8 bytes: UnsafeRawBufferPointer) {
-        for (spelling, candidate) in DType.spellings where spelling.count == bytes.count {
-            if spelling.withUnsafeBytes(bytes.hasSameBytes(as:)) {
-                self = candidate
-                return
-            }
+        guard let packed = DType.packed(bytes) else { return nil }
+        for (spelling, candidate) in DType.packedSpellings where spelling == packed {
+            self = candidate
+            return
         }
         return nil
     }
 
-    /// Every dtype's spelling as bytes, for matching header text without building strings.
-    private static let spellings = allCases.map { (Array($0.rawValue.utf8), $0) }
+    /// A spelling of at most 15 bytes as two little-endian words, its length in the last byte;
+    /// nil when longer. Every dtype's spelling fits, and equal words mean equal spellings.
+    private static func packed(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
+        guard bytes.count < 16 else { return nil }
+        var words: (UInt64, UInt64) = (0, UInt64(bytes.count) << 56)
+        for (position, byte) in bytes.enumerated() {
+            if position < 8 {
+                words.0 |= UInt64(byte) << (8 * position)
+            } else {
+                words.1 |= UInt64(byte) << (8 * (position - 8))
+            }
+        }
+        return words
+    }
+
+    /// Every dtype with its packed spelling, for matching header text with two comparisons.
+    private static let packedSpellings: [((UInt64, UInt64), DType)] = allCases.map { dtype in
+        var spelling = dtype.rawValue
+        return (spelling.withUTF8 { packed(UnsafeRawBufferPointer($0))! }, dtype)
+    }
 }

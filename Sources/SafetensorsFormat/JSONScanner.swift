@@ -76,10 +76,13 @@ struct JSONScanner {
         let start = position
         var hasEscapes = false
         while true {
-            // Names are long runs of plain bytes: skip eight at a time while none of them is a
-            // quote, a backslash or a control character.
-            while position + 8 <= text.count,
-                  !JSONScanner.mayEndPlainRun(text.loadUnaligned(fromByteOffset: position, as: UInt64.self)) {
+            // Jump to the next quote, backslash or control byte, eight bytes at a time.
+            while position + 8 <= text.count {
+                let found = JSONScanner.specialBytes(in: text.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+                if found != 0 {
+                    position += found.trailingZeroBitCount / 8
+                    break
+                }
                 position += 8
             }
             guard position < text.count else { throw error("unterminated string", at: start - 1) }
@@ -100,14 +103,19 @@ struct JSONScanner {
         }
     }
 
-    /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the bit tricks
-    /// find a zero byte, or a byte below a bound, in every lane at once; exact about "any").
-    static func mayEndPlainRun(_ word: UInt64) -> Bool {
+    /// The high bit of each byte of `word` (read little-endian) that is `"`, `\` or below 0x20,
+    /// and possibly of bytes after the first such byte: the lowest set bit marks the first one.
+    /// (The classic bit tricks for a zero byte, or a byte below a bound, in every lane at once;
+    /// a borrow can only mark lanes above a true match.)
+    static func specialBytes(in word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highBits: UInt64 = 0x8080_8080_8080_8080
-        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highBits != 0 }
-        let hasControl = (word &- ones &* 0x20) & ~word & highBits != 0
-        return hasControl || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let zeroQuote = (quotes &- ones) & ~quotes
+        let zeroBackslash = (backslashes &- ones) & ~backslashes
+        return (control | zeroQuote | zeroBackslash) & highBits
     }
 
     /// Validates the escape at the current backslash and moves past it.

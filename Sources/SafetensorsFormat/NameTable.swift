@@ -11,10 +11,11 @@ public struct NameTable: Sendable {
     private var lengths = [UInt64](repeating: 0, count: NameTable.trackedLengths / 64)
     private static let trackedLengths = 1024
 
-    /// An empty table with room for `count` names before it grows.
-    public init(minimumCapacity count: Int = 0) {
+    /// An empty table with room for `count` names of `byteCount` bytes in all before it grows.
+    public init(minimumCapacity count: Int = 0, byteCount: Int = 0) {
         table = SlotTable(minimumCapacity: count)
         starts.reserveCapacity(count + 1)
+        bytes.reserveCapacity(byteCount)
     }
 
     /// How many names the table holds.
@@ -25,7 +26,7 @@ public struct NameTable: Sendable {
         let hash = NameHasher.hash(name)
         if mayHold(length: name.count), let existing = number(of: name, hash: hash) { return (false, existing) }
         let number = count
-        bytes += name
+        bytes.append(bytes: name)
         starts.append(bytes.count)
         table.insert(number, hash: hash)
         let length = min(name.count, NameTable.trackedLengths - 1)
@@ -62,8 +63,8 @@ public struct NameTable: Sendable {
     }
 
     private func number(of name: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        bytes.withUnsafeBytes { packed in
-            table.first(hash: hash) { NameTable.name($0, in: packed, starts: starts).hasSameBytes(as: name) }
+        table.first(hash: hash) { number in
+            bytes.withUnsafeBytes { NameTable.name(number, in: $0, starts: starts).hasSameBytes(as: name) }
         }
     }
 

@@ -231,7 +231,8 @@ struct WeightMap {
     var previousFile: (key: Utf8Key, shard: Int)?
 
     init(expectedCount: Int = 0) {
-        tensors = NameTable(minimumCapacity: expectedCount)
+        // Names take about half of an entry's text.
+        tensors = NameTable(minimumCapacity: expectedCount, byteCount: expectedCount * 40)
         shards.reserveCapacity(expectedCount)
     }
 }

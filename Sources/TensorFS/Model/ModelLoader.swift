@@ -189,9 +189,13 @@ public struct ModelLoader: Sendable {
             try SafetensorsHeader.headerLength(prefix: prefix, fileSize: size, file: source.displayName)
         }
         let headerEnd = SafetensorsHeader.prefixLength + length
-        let json = headerEnd <= UInt64(probe.count)
-            ? Array(probe[Int(SafetensorsHeader.prefixLength)..<Int(headerEnd)])
-            : try source.copyBytes(in: ByteRange(start: SafetensorsHeader.prefixLength, end: headerEnd))
+        if headerEnd <= UInt64(probe.count) {
+            return try probe.withUnsafeBytes { (bytes) throws(SafetensorsError) -> SafetensorsHeader in
+                let text = UnsafeRawBufferPointer(rebasing: bytes[Int(SafetensorsHeader.prefixLength)..<Int(headerEnd)])
+                return try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
+            }
+        }
+        let json = try source.copyBytes(in: ByteRange(start: SafetensorsHeader.prefixLength, end: headerEnd))
         return try json.withUnsafeBytes { (text) throws(SafetensorsError) -> SafetensorsHeader in
             try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
         }

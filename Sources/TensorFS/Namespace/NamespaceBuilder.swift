@@ -70,8 +70,9 @@ struct NamespaceBuilder: Sendable {
         let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
             .filter { views.contains($0.0) }.map(\.1)
         let planner = TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
-        // Most models have fewer directories than twice their tensors: size the table once.
+        // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
+        nodes.reserveCapacity(nodes.count + (viewKinds.count + 2) * model.tensors.count)
         // Consecutive tensors usually share directories: the previous tensor's directories,
         // by depth, are reused while the new path agrees with them.
         var openDirectories: [UInt32] = []
@@ -97,7 +98,7 @@ struct NamespaceBuilder: Sendable {
 
     private mutating func store(_ name: UnsafeRawBufferPointer) -> UInt32 {
         let start = UInt32(names.count)
-        names += name
+        names.append(bytes: name)
         return start
     }
 

@@ -19,7 +19,7 @@ struct TensorPathPlanner {
 
     init(names: some Collection<String>, layout: Layout) {
         self.layout = layout
-        var table = NameTable(minimumCapacity: names.count)
+        var table = NameTable(minimumCapacity: names.count, byteCount: names.reduce(0) { $0 + $1.utf8.count })
         for name in names { _ = table.insert(name) }
         self.names = table
     }

@@ -14,3 +14,12 @@ extension UnsafeRawBufferPointer {
         return memcmp(base, otherBase, count) == 0
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Appends `bytes` in one copy: the generic `append(contentsOf:)` copies a raw buffer a
+    /// byte at a time.
+    @inlinable
+    public mutating func append(bytes: UnsafeRawBufferPointer) {
+        append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+    }
+}
