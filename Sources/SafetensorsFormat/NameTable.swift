@@ -3,13 +3,15 @@
 /// turns most absent names away before any hashing. Sets and maps of a hundred thousand tensor
 /// names cost a few large arrays instead of a string and a dictionary entry each.
 public struct NameTable: Sendable {
-    private var bytes: [UInt8] = []
+    // Inlinable lookups, with the storage visible to them: the namespace asks about every
+    // dot-separated prefix of every tensor name, and most answers are "no" at the first step.
+    @usableFromInline var bytes: [UInt8] = []
     /// Where each name starts in `bytes`, plus the end of the last.
-    private var starts: [Int] = [0]
-    private var table: SlotTable
+    @usableFromInline var starts: [Int] = [0]
+    @usableFromInline var table: SlotTable
     /// Bit `n` is set when some name is `n` bytes long (or longer than the set covers).
-    private var lengths = [UInt64](repeating: 0, count: NameTable.trackedLengths / 64)
-    private static let trackedLengths = 1024
+    @usableFromInline var lengths = [UInt64](repeating: 0, count: NameTable.trackedLengths / 64)
+    @usableFromInline static let trackedLengths = 1024
 
     /// An empty table with room for `count` names of `byteCount` bytes in all before it grows.
     public init(minimumCapacity count: Int = 0, byteCount: Int = 0) {
@@ -41,6 +43,7 @@ public struct NameTable: Sendable {
     }
 
     /// The number of `name`, if the table holds it.
+    @inlinable
     public func number(of name: UnsafeRawBufferPointer) -> Int? {
         guard mayHold(length: name.count) else { return nil }
         return number(of: name, hash: NameHasher.hash(name))
@@ -53,6 +56,7 @@ public struct NameTable: Sendable {
     }
 
     /// Whether the table holds `name`.
+    @inlinable
     public func contains(_ name: UnsafeRawBufferPointer) -> Bool {
         number(of: name) != nil
     }
@@ -62,18 +66,21 @@ public struct NameTable: Sendable {
         bytes.withUnsafeBytes { String(decoding: NameTable.name(number, in: $0, starts: starts), as: UTF8.self) }
     }
 
-    private func number(of name: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+    @inlinable
+    func number(of name: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         table.first(hash: hash) { number in
             bytes.withUnsafeBytes { NameTable.name(number, in: $0, starts: starts).hasSameBytes(as: name) }
         }
     }
 
-    private func mayHold(length: Int) -> Bool {
+    @inlinable
+    func mayHold(length: Int) -> Bool {
         let length = min(length, NameTable.trackedLengths - 1)
         return lengths[length / 64] & (1 << (length % 64)) != 0
     }
 
-    private static func name(_ number: Int, in packed: UnsafeRawBufferPointer, starts: [Int]) -> UnsafeRawBufferPointer {
+    @inlinable
+    static func name(_ number: Int, in packed: UnsafeRawBufferPointer, starts: [Int]) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: packed[starts[number]..<starts[number + 1]])
     }
 }

@@ -76,23 +76,22 @@ struct NamespaceBuilder: Sendable {
         // Consecutive tensors usually share directories: the previous tensor's directories,
         // by depth, are reused while the new path agrees with them.
         var openDirectories: [UInt32] = []
+        var components = PathComponents()
+        defer { components.deallocate() }
         for (offset, tensor) in model.tensors.enumerated() {
-            var depth = 0
+            planner.plan(tensor.name, into: &components)
             var parent = root
-            planner.forEachComponent(of: tensor.name) { component, isFile in
-                if isFile {
-                    addFiles(named: component, in: parent, kinds: viewKinds, payload: UInt32(firstTensor + offset))
-                    return
-                }
+            for depth in 0..<components.count - 1 {
+                let component = components.component(depth)
                 if depth < openDirectories.count && storedName(of: openDirectories[depth], equals: component) {
                     parent = openDirectories[depth]
-                } else {
-                    openDirectories.removeSubrange(depth...)
-                    parent = directory(named: component, in: parent)
-                    openDirectories.append(parent)
+                    continue
                 }
-                depth += 1
+                openDirectories.removeSubrange(depth...)
+                parent = directory(named: component, in: parent)
+                openDirectories.append(parent)
             }
+            addFiles(named: components.component(components.count - 1), in: parent, kinds: viewKinds, payload: UInt32(firstTensor + offset))
         }
     }
 
@@ -144,9 +143,19 @@ struct NamespaceBuilder: Sendable {
             }
             for info in directories where info.childCount > 1 {
                 var list = UnsafeMutableBufferPointer(rebasing: children[Int(info.firstChild)..<Int(info.firstChild + info.childCount)])
-                // Children are mostly added in order (a tensor's views, a layer's tensors): a
-                // sorted list is only checked, sparing the sort's setup for 100k small lists.
-                if zip(list, list.dropFirst()).contains(where: { !precedes($0, $1) }) { list.sort(by: precedes) }
+                // Most lists are a few children, mostly added in order (a tensor's views):
+                // insertion sort costs little there; the library's sort sets up too much.
+                if list.count > 16 {
+                    list.sort(by: precedes)
+                    continue
+                }
+                for end in 1..<list.count {
+                    var position = end
+                    while position > 0 && precedes(list[position], list[position - 1]) {
+                        list.swapAt(position, position - 1)
+                        position -= 1
+                    }
+                }
             }
         }
     }

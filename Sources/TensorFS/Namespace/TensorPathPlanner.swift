@@ -26,16 +26,17 @@ struct TensorPathPlanner {
 
     /// The path of tensor `name`, as arrays.
     func path(of name: String) -> TensorPath {
-        var path = TensorPath(directories: [], file: [])
-        forEachComponent(of: name) { component, isFile in
-            if isFile { path.file = Array(component) } else { path.directories.append(Array(component)) }
-        }
-        return path
+        var components = PathComponents()
+        defer { components.deallocate() }
+        plan(name, into: &components)
+        let directories = (0..<components.count - 1).map { Array(components.component($0)) }
+        return TensorPath(directories: directories, file: Array(components.component(components.count - 1)))
     }
 
-    /// Calls `visit` with each component of the path of tensor `name`, in order: directories
-    /// (`isFile` false), then the file. A component needing no escape is passed without a copy.
-    func forEachComponent(of name: String, _ visit: (UnsafeRawBufferPointer, _ isFile: Bool) -> Void) {
+    /// Writes the components of the path of tensor `name` into `components`, replacing what
+    /// was there: directories, then the file.
+    func plan(_ name: String, into components: inout PathComponents) {
+        components.removeAll()
         var name = name
         name.withUTF8 { utf8 in
             let bytes = UnsafeRawBufferPointer(utf8)
@@ -44,29 +45,27 @@ struct TensorPathPlanner {
             var segmentStart = 0
             for position in 0..<fileStart where bytes[position] == UInt8(ascii: ".") {
                 let segment = UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<position])
-                visitComponent(segment, escapingDots: false, isFile: false, atRoot: segmentStart == 0, visit)
+                append(segment, escapingDots: false, atRoot: segmentStart == 0, to: &components)
                 segmentStart = position + 1
             }
             let escapeDots = clashesWithGeneratedFile(name: bytes, isAtRoot: fileStart == 0, file: file)
-            visitComponent(file, escapingDots: escapeDots, isFile: true, atRoot: fileStart == 0, visit)
+            append(file, escapingDots: escapeDots, atRoot: fileStart == 0, to: &components)
         }
     }
 
-    /// Escapes `component` and cuts it to fit; only the last piece of a file is the file. A
-    /// component at the model's root spelled like a tensor-parallel directory is escaped too.
-    private func visitComponent(
-        _ component: UnsafeRawBufferPointer, escapingDots: Bool, isFile: Bool, atRoot: Bool,
-        _ visit: (UnsafeRawBufferPointer, _ isFile: Bool) -> Void
-    ) {
+    /// Appends `component` escaped and cut to fit (a cut file's pieces but the last are
+    /// directories). A component at the model's root spelled like a tensor-parallel directory
+    /// is escaped too.
+    private func append(_ component: UnsafeRawBufferPointer, escapingDots: Bool, atRoot: Bool, to components: inout PathComponents) {
         let mayBeDegreeDirectory = atRoot && component.count > 3 && component[0] == UInt8(ascii: "t")
             && component[1] == UInt8(ascii: "p") && component[2] == UInt8(ascii: "-")
         if NameEscaping.isPlain(component, escapingDots: escapingDots) && !mayBeDegreeDirectory {
-            return visit(component, isFile)
+            return components.append(component)
         }
         var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots))
         if atRoot { TensorParallelNames.escapeDegreeDirectoryName(&pieces[0]) }
-        for (number, piece) in pieces.enumerated() {
-            piece.withUnsafeBytes { visit($0, isFile && number == pieces.count - 1) }
+        for piece in pieces {
+            piece.withUnsafeBytes { components.append($0) }
         }
     }
 
