@@ -165,6 +165,8 @@ struct HeaderParser {
         try scanner.expect(UInt8(ascii: "["), "an array for the shape of \(quoted(tensor))")
         var shape: [UInt64] = []
         if scanner.consumeIfPresent(UInt8(ascii: "]")) { return shape }
+        // One allocation for the usual ranks instead of one per growth.
+        shape.reserveCapacity(4)
         repeat {
             shape.append(try scanner.scanUnsignedInteger("a shape extent of \(quoted(tensor))"))
         } while try scanner.consumeSeparator(closing: UInt8(ascii: "]"), "',' or ']'")

@@ -9,10 +9,12 @@ enum HeaderValidation {
         fileSize: UInt64
     ) throws(SafetensorsError.Problem) -> [TensorInfo] {
         try rejectDuplicateNames(entries)
-        let order = entries.indices.sorted { lhs, rhs in
-            let a = entries[lhs], b = entries[rhs]
-            return (a.begin, a.end, lhs) < (b.begin, b.end, rhs)
+        // Writers list tensors in data order: then that order stands, else sort (stably).
+        func precedes(_ lhs: Int, _ rhs: Int) -> Bool {
+            (entries[lhs].begin, entries[lhs].end, lhs) < (entries[rhs].begin, entries[rhs].end, rhs)
         }
+        let inDataOrder = entries.indices.dropFirst().allSatisfy { precedes($0 - 1, $0) }
+        let order = inDataOrder ? Array(entries.indices) : entries.indices.sorted(by: precedes)
         var tensors: [TensorInfo] = []
         tensors.reserveCapacity(entries.count)
         var expectedBegin: UInt64 = 0
