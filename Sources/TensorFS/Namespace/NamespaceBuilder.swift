@@ -73,25 +73,37 @@ struct NamespaceBuilder: Sendable {
         // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
         nodes.reserveCapacity(nodes.count + (viewKinds.count + 2) * model.tensors.count)
+        // Paths are planned on all cores, in chunks; nodes are then made in tensor order.
+        let tensors = model.tensors
+        let chunkSize = max(1024, (tensors.count + 7) / 8)
+        let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { $0..<min($0 + chunkSize, tensors.count) }
+        let plans = chunks.parallelMap { chunk in
+            var paths = PathComponents()
+            for index in chunk { planner.plan(tensors[index].name, into: &paths) }
+            return paths
+        }
+        defer { plans.forEach { $0.deallocate() } }
         // Consecutive tensors usually share directories: the previous tensor's directories,
         // by depth, are reused while the new path agrees with them.
         var openDirectories: [UInt32] = []
-        var components = PathComponents()
-        defer { components.deallocate() }
-        for (offset, tensor) in model.tensors.enumerated() {
-            planner.plan(tensor.name, into: &components)
-            var parent = root
-            for depth in 0..<components.count - 1 {
-                let component = components.component(depth)
-                if depth < openDirectories.count && storedName(of: openDirectories[depth], equals: component) {
-                    parent = openDirectories[depth]
-                    continue
+        var tensorNumber = UInt32(firstTensor)
+        for paths in plans {
+            for path in 0..<paths.pathCount {
+                let components = paths.components(ofPath: path)
+                var parent = root
+                for (depth, index) in components.dropLast().enumerated() {
+                    let component = paths.component(index)
+                    if depth < openDirectories.count && storedName(of: openDirectories[depth], equals: component) {
+                        parent = openDirectories[depth]
+                        continue
+                    }
+                    openDirectories.removeSubrange(depth...)
+                    parent = directory(named: component, in: parent)
+                    openDirectories.append(parent)
                 }
-                openDirectories.removeSubrange(depth...)
-                parent = directory(named: component, in: parent)
-                openDirectories.append(parent)
+                addFiles(named: paths.component(components.last!), in: parent, kinds: viewKinds, payload: tensorNumber)
+                tensorNumber += 1
             }
-            addFiles(named: components.component(components.count - 1), in: parent, kinds: viewKinds, payload: UInt32(firstTensor + offset))
         }
     }
 

@@ -7,7 +7,7 @@ struct TensorPath {
 }
 
 /// Computes tensor paths for one model under a layout, applying `NameEscaping`.
-struct TensorPathPlanner {
+struct TensorPathPlanner: Sendable {
     /// Suffixes of generated files beside a tensor file; a tensor named like another tensor
     /// plus one of these has its dots escaped so that the two never clash.
     static let viewSuffixes = [".json", ".npy"]
@@ -29,14 +29,14 @@ struct TensorPathPlanner {
         var components = PathComponents()
         defer { components.deallocate() }
         plan(name, into: &components)
-        let directories = (0..<components.count - 1).map { Array(components.component($0)) }
-        return TensorPath(directories: directories, file: Array(components.component(components.count - 1)))
+        let range = components.components(ofPath: 0)
+        let directories = range.dropLast().map { Array(components.component($0)) }
+        return TensorPath(directories: directories, file: Array(components.component(range.last!)))
     }
 
-    /// Writes the components of the path of tensor `name` into `components`, replacing what
-    /// was there: directories, then the file.
+    /// Adds the path of tensor `name` to `components`: directories, then the file.
     func plan(_ name: String, into components: inout PathComponents) {
-        components.removeAll()
+        defer { components.endPath() }
         var name = name
         name.withUTF8 { utf8 in
             let bytes = UnsafeRawBufferPointer(utf8)
