@@ -264,7 +264,7 @@ struct ModelLoaderTests {
         let fixture = try ShardedFixture(weightMap: ShardedFixture.tensors.dropLast().map { ($0.name, $0.file) })
         let model = try ModelLoader().loadMerged([fixture.model])
         #expect(model.tensors.count == ShardedFixture.tensors.count)
-        #expect(model.warnings == [fixture.location("model.safetensors.index.json") + ": 1 tensors in the shards are missing from the weight_map (`lm_head.weight`); they are mounted anyway"])
+        #expect(model.warnings == [fixture.location("model.safetensors.index.json") + ": 1 tensor in the shards is missing from the weight_map (`lm_head.weight`); it is mounted anyway"])
         #expect(try tensorBytes("lm_head.weight", of: model) == f32Bytes([10, 11, 12]))
     }
 

@@ -278,7 +278,7 @@ def test_oddities_the_hub_loader_accepts_are_warnings_and_the_mount_is_usable(mo
     mounts.active.append(mountpoint)
     warnings = result.stderr.splitlines()
     assert len(warnings) == 2, result.stderr
-    assert warnings[0].startswith("tensorfs: warning: ") and "1 tensors in the shards are missing from the weight_map (`model.layers.0.weight`)" in warnings[0]
+    assert warnings[0].startswith("tensorfs: warning: ") and "1 tensor in the shards is missing from the weight_map (`model.layers.0.weight`)" in warnings[0]
     assert warnings[1].startswith("tensorfs: warning: ") and "metadata.total_size is 1 but the shards' tensors hold" in warnings[1]
     assert (mountpoint / "model/layers/0/weight").read_bytes() == SMALL["model.layers.0.weight"][1].tobytes()
     metadata = json.loads((mountpoint / "__metadata__.json").read_text())

@@ -91,7 +91,8 @@ struct ModelAssembly {
         var warnings: [String] = []
         if unlistedCount > 0 {
             let examples = unlisted.map(quoted).joined(separator: ", ")
-            warnings.append("\(planned.location): \(unlistedCount) tensors in the shards are missing from the weight_map (\(examples)\(unlistedCount > 3 ? ", …" : "")); they are mounted anyway")
+            let (tensors, are) = unlistedCount == 1 ? ("tensor", "is") : ("tensors", "are")
+            warnings.append("\(planned.location): \(unlistedCount) \(tensors) in the shards \(are) missing from the weight_map (\(examples)\(unlistedCount > 3 ? ", …" : "")); \(unlistedCount == 1 ? "it is" : "they are") mounted anyway")
         }
         if let declared = index.totalSize {
             let actual = listedFiles.reduce(UInt64(0)) { total, file in
