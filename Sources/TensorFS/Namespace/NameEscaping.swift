@@ -6,7 +6,7 @@
 ///   `model.safetensors`, `__metadata__.json`) has every `.` written `%2E`.
 /// - A component longer than 250 bytes is cut into pieces of at most 250 bytes, never inside an
 ///   escape or a UTF-8 sequence; every piece but the last becomes a directory whose name ends
-///   in `%+`.
+///   in `%+`. A last piece that would be `.` or `..` is written `%2E` or `%2E%2E`.
 ///
 /// To get a name back from a path below the model's root: drop a view suffix (`.json`,
 /// `.npy`), join the components with `.` except after one ending in `%+` (drop the `%+`, join
@@ -58,7 +58,9 @@ public enum NameEscaping {
             pieces.append(Array(escaped[start..<end]) + continuationMarker)
             start = end
         }
-        pieces.append(Array(escaped[start...]))
+        let last = escaped[start...]
+        // A cut can leave `.` or `..` at the end of a long name: those are not file names.
+        pieces.append(last.allSatisfy { $0 == UInt8(ascii: ".") } && last.count <= 2 ? escape(last) : Array(last))
         return pieces
     }
 
