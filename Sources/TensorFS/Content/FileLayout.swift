@@ -64,29 +64,37 @@ struct FileLayout {
     }
 
     /// Calls `body` with memory pieces that hold `range` of the file (clamped to its end),
-    /// pinning every source's memory until `body` returns.
+    /// pinning every source's memory until `body` returns. Segments and pieces are gathered on
+    /// the stack: a read allocates nothing.
     func withPieces<Result>(
         of range: ByteRange,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
     ) throws(ByteSourceError) -> Result {
         let clamped = ByteRange(start: min(range.start, size), end: min(range.end, size))
-        var capacity = 0
+        var segmentCount = 0
+        var pieceCapacity = 0
         forEachSegment(in: clamped) { segment in
+            segmentCount += 1
             switch segment {
-            case .memory: capacity += 1
-            case .source(let source, let sourceRange): capacity += source.maximumPieceCount(for: sourceRange)
+            case .memory: pieceCapacity += 1
+            case .source(let source, let sourceRange): pieceCapacity += source.maximumPieceCount(for: sourceRange)
             }
         }
-        return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(capacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
-            var segments: [Segment] = []
-            segments.reserveCapacity(4)
-            forEachSegment(in: clamped) { segments.append($0) }
-            return try gather(segments[...], into: pieces, filled: 0, body)
+        return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: max(segmentCount, 1)) { (segments) throws(ByteSourceError) -> Result in
+            var initialized = 0
+            forEachSegment(in: clamped) { segment in
+                segments.initializeElement(at: initialized, to: segment)
+                initialized += 1
+            }
+            defer { segments.extracting(..<initialized).deinitialize() }
+            return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(pieceCapacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
+                try gather(segments[..<initialized], into: pieces, filled: 0, body)
+            }
         }
     }
 
     private func gather<Result>(
-        _ segments: ArraySlice<Segment>,
+        _ segments: Slice<UnsafeMutableBufferPointer<Segment>>,
         into pieces: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>,
         filled: Int,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
