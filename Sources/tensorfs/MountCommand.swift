@@ -59,7 +59,7 @@ struct MountCommand: ParsableCommand {
         if foreground || readinessDescriptor != nil {
             serve()
         }
-        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments()) {
+        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments(), mountpoint: paths.last!) {
         case .ready(let warnings):
             warnings.forEach { printError("tensorfs: warning: \($0)") }
         case .failed(let message, let warnings):
@@ -71,13 +71,18 @@ struct MountCommand: ParsableCommand {
     /// Loads the model, mounts and serves until unmounted; reports to the launcher if there is one.
     private func serve() -> Never {
         let reporter = readinessDescriptor.map(ReadinessReporter.init(descriptor:))
+        if reporter != nil {
+            // A background daemon must not keep the directory it was started from busy; every
+            // path it was given is absolute.
+            _ = chdir("/")
+        }
         let log = openLog()
         let mountpoint = paths.last!
         do {
-            try MountPreflight.check(mountpoint: mountpoint)
             let loader = ModelLoader()
             let sources = Array(paths.dropLast())
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
+            try MountPreflight.check(mountpoint: mountpoint)
             for warning in models.flatMap(\.warnings) {
                 log.write(.warning, warning)
                 if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
