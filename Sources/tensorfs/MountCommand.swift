@@ -52,6 +52,9 @@ struct MountCommand: ParsableCommand {
         guard paths.count >= 2 else {
             throw ValidationError("Give at least one SOURCE and a MOUNTPOINT.")
         }
+        if debug && !foreground && logFile == nil && readinessDescriptor == nil {
+            throw ValidationError("--debug needs --foreground or --log-file: the background daemon has no terminal to write to.")
+        }
         _ = try viewSet()
     }
 
@@ -76,9 +79,10 @@ struct MountCommand: ParsableCommand {
             // path it was given is absolute.
             _ = chdir("/")
         }
-        let log = openLog()
         let mountpoint = paths.last!
+        var log = EventLog.disabled
         do {
+            log = try openLog()
             let loader = ModelLoader()
             let sources = Array(paths.dropLast())
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
@@ -101,11 +105,13 @@ struct MountCommand: ParsableCommand {
         }
     }
 
-    private func openLog() -> EventLog {
+    /// The log file if one was asked for, else stderr in the foreground and nothing in the
+    /// background (a daemon's stderr is /dev/null).
+    private func openLog() throws(LogFileError) -> EventLog {
         let level: EventLog.Level = debug ? .debug : (logFile != nil ? .info : .warning)
         if let logFile {
             let descriptor = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if descriptor < 0 { fail("\(logFile): cannot open the log file: \(String(cString: strerror(errno)))") }
+            if descriptor < 0 { throw LogFileError(path: logFile, errno: errno) }
             return EventLog(descriptor: descriptor, level: level)
         }
         return readinessDescriptor == nil ? EventLog(descriptor: 2, level: level) : .disabled
@@ -151,3 +157,11 @@ struct MountCommand: ParsableCommand {
 }
 
 extension Layout: ExpressibleByArgument {}
+
+/// The log file asked for cannot be opened.
+struct LogFileError: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+
+    var description: String { "\(path): cannot open the log file: \(String(cString: strerror(errno)))" }
+}

@@ -176,6 +176,19 @@ def test_log_file_records_the_daemon_and_debug_traces_operations(tensorfs_bin, s
         assert f" debug: {operation}" in debug, operation
 
 
+def test_a_log_file_that_cannot_be_opened_fails_with_one_line(tensorfs_bin, sample_model, mountpoint, tmp_path):
+    log = tmp_path / "no-such-dir/tensorfs.log"
+    result = run(tensorfs_bin, "mount", "--log-file", log, sample_model, mountpoint)
+    assert_one_line_failure(result, str(log), "cannot open the log file")
+    assert_nothing_left(mountpoint)
+
+
+def test_debug_in_the_background_needs_a_log_file(tensorfs_bin, sample_model, mountpoint):
+    result = run(tensorfs_bin, "mount", "--debug", sample_model, mountpoint)
+    assert result.returncode != 0 and "--log-file" in result.stderr
+    assert_nothing_left(mountpoint)
+
+
 def test_foreground_debug_traces_to_stderr(tensorfs_bin, sample_model, mountpoint):
     process = subprocess.Popen([tensorfs_bin, "mount", "--foreground", "--debug", sample_model, mountpoint],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
