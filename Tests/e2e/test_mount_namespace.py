@@ -131,6 +131,25 @@ def test_hostile_names_are_escaped_reversibly_in_the_flat_layout(mounts, tmp_pat
     assert decoded["p" * 250 + ".."] == "p" * 250 + "%+/%2E%2E"
 
 
+def test_the_readme_escaping_examples_hold(mounts, tmp_path):
+    examples = {
+        "model.layers.0.mlp.up_proj.weight": "model/layers/0/mlp/up_proj/weight",
+        "x.weight": "x/weight",
+        "x.weight.absmax": "x/weight.absmax",
+        "w": "w",
+        "w.json": "w%2Ejson",
+        "a/b.c": "a%2Fb/c",
+        "a..b": "a/%/b",
+        "": "%",
+        "100%.x": "100%25/x",
+        "a\x00b": "a%00b",
+        "n" * 600: "n" * 250 + "%+/" + "n" * 250 + "%+/" + "n" * 100,
+    }
+    source = write_hostile_model(tmp_path / "readme.safetensors", list(examples))
+    decoded = assert_every_tensor_reachable(mounts.mount(source), source)
+    assert decoded == examples
+
+
 def test_bitsandbytes_names_stay_natural(mounts, tmp_path):
     rng = np.random.default_rng(1)
     source = write_model(tmp_path / "nf4.safetensors", {name: rng.integers(0, 255, 8, dtype=np.uint8) for name in BITSANDBYTES_NAMES})
