@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import types
 
 import numpy as np
 import pytest
@@ -24,11 +25,18 @@ def mountpoint(tmp_path):
 
 
 @pytest.fixture
-def nobody_dir():
-    """A directory everyone may enter, for files that a user other than root must reach."""
+def nobody_files(tensorfs_bin):
+    """A directory everyone may enter, holding what a user other than root needs to mount: a
+    copy of the binary, a small model readable by all, and a mountpoint owned by nobody."""
     path = pathlib.Path(tempfile.mkdtemp(prefix="tensorfs-nobody-"))
     path.chmod(0o755)
-    yield path
+    source = write_model(path / "m.safetensors", {"a": np.zeros(4, np.float32)})
+    source.chmod(0o644)
+    mountpoint = path / "mnt"
+    mountpoint.mkdir()
+    os.chown(mountpoint, NOBODY, NOBODY)
+    yield types.SimpleNamespace(directory=path, binary=shutil.copy(tensorfs_bin, path / "tensorfs"), source=source, mountpoint=mountpoint)
+    force_unmount(mountpoint)
     shutil.rmtree(path)
 
 
@@ -62,16 +70,12 @@ def test_a_missing_source_fails_with_one_line(tensorfs_bin, mountpoint, tmp_path
     assert_nothing_left(mountpoint)
 
 
-def test_an_unreadable_source_fails_with_one_line(tensorfs_bin, nobody_dir):
-    binary = shutil.copy(tensorfs_bin, nobody_dir / "tensorfs")
-    source = write_model(nobody_dir / "secret.safetensors", {"a": np.zeros(4, np.float32)})
-    source.chmod(0o600)
-    target = nobody_dir / "mnt"
-    target.mkdir()
-    os.chown(target, NOBODY, NOBODY)
-    result = subprocess.run([binary, "mount", source, target], capture_output=True, text=True, user=NOBODY, group=NOBODY, extra_groups=[])
-    assert_one_line_failure(result, str(source), "Permission denied")
-    assert_nothing_left(target)
+def test_an_unreadable_source_fails_with_one_line(nobody_files):
+    nobody_files.source.chmod(0o600)
+    result = subprocess.run([nobody_files.binary, "mount", nobody_files.source, nobody_files.mountpoint],
+                            capture_output=True, text=True, user=NOBODY, group=NOBODY, extra_groups=[])
+    assert_one_line_failure(result, str(nobody_files.source), "Permission denied")
+    assert_nothing_left(nobody_files.mountpoint)
 
 
 def test_an_invalid_file_fails_with_the_readers_message(tensorfs_bin, mountpoint, tmp_path):
@@ -124,24 +128,18 @@ def test_without_dev_fuse_the_error_says_what_to_install(tensorfs_bin, sample_mo
     assert_nothing_left(mountpoint)
 
 
-def test_without_fusermount3_the_error_says_what_to_install(tensorfs_bin, nobody_dir):
+def test_without_fusermount3_the_error_says_what_to_install(nobody_files):
     """A user other than root needs fusermount3: hide it in a private mount namespace (where
     /dev/fuse is also opened up to everyone) and mount as nobody."""
-    binary = shutil.copy(tensorfs_bin, nobody_dir / "tensorfs")
-    source = write_model(nobody_dir / "m.safetensors", {"a": np.zeros(4, np.float32)})
-    source.chmod(0o644)
-    target = nobody_dir / "mnt"
-    target.mkdir()
-    os.chown(target, NOBODY, NOBODY)
-    blank = nobody_dir / "blank"
+    blank = nobody_files.directory / "blank"
     blank.write_bytes(b"")
-    device = nobody_dir / "fuse"
+    device = nobody_files.directory / "fuse"
     script = (f'mknod -m 666 {device} c 10 229 && mount --bind {device} /dev/fuse && '
               f'mount --bind {blank} "$(command -v fusermount3)" && exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "$@"')
-    result = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh", binary, "mount", source, target],
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh", nobody_files.binary, "mount", nobody_files.source, nobody_files.mountpoint],
                             capture_output=True, text=True)
     assert_one_line_failure(result, "fusermount3 not found", "apt-get install fuse3")
-    assert_nothing_left(target)
+    assert_nothing_left(nobody_files.mountpoint)
 
 
 def test_foreground_stays_attached_and_sigterm_unmounts(tensorfs_bin, sample_model, mountpoint):
@@ -205,11 +203,11 @@ def test_foreground_debug_traces_to_stderr(tensorfs_bin, sample_model, mountpoin
     assert_nothing_left(mountpoint)
 
 
-def test_allow_other_lets_other_users_read(tensorfs_bin, sample_model, nobody_dir):
+def test_allow_other_lets_other_users_read(tensorfs_bin, sample_model, nobody_files):
     path = "pooler/dense/bias"
     expected = reference_bytes(sample_model)["pooler.dense.bias"]
     reader = ["python3", "-c", "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"]
-    private, shared = nobody_dir / "private", nobody_dir / "shared"
+    private, shared = nobody_files.directory / "private", nobody_files.directory / "shared"
     try:
         for target, options in ((private, []), (shared, ["-o", "allow_other"])):
             target.mkdir()
