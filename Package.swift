@@ -34,6 +34,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "header-benchmark",
+            dependencies: ["SafetensorsFormat", "TensorFS"],
+            path: "Benchmarks/HeaderBenchmark"
+        ),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat"]),
         .testTarget(name: "TensorFSTests", dependencies: ["TensorFS"]),
     ]

@@ -1,5 +1,6 @@
 import CFuse
 import SafetensorsFormat
+import Synchronization
 import TensorFS
 #if canImport(Glibc)
 import Glibc
@@ -15,6 +16,9 @@ public final class FuseBridge: @unchecked Sendable {
     private let tracing: Bool
     /// The running session, set before requests arrive.
     var session: OpaquePointer?
+    /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
+    var deferredReadAhead: (path: String, kibibytes: Int)?
+    let readAheadPending = Atomic<Bool>(false)
 
     /// A bridge for `fileSystem`; `onReady` runs once the kernel has opened the connection, and
     /// returning false from it (nobody waits for the mount any more) ends the session.
@@ -26,8 +30,12 @@ public final class FuseBridge: @unchecked Sendable {
         owner = (getuid(), getgid())
     }
 
+    /// The bridge serving `request`. Any request after INIT means the kernel has handled the
+    /// INIT reply, so settings deferred until then are applied here.
     static func of(_ request: fuse_req_t?) -> FuseBridge {
-        Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        let bridge = Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        bridge.applyDeferredSettings()
+        return bridge
     }
 
     func trace(_ message: @autoclosure () -> String) {

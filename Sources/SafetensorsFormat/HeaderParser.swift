@@ -74,6 +74,7 @@ struct HeaderParser {
 
     private mutating func parseTensorEntry(name: String) throws(SafetensorsError.Problem) -> Entry {
         scanner.skipWhitespace()
+        if scanner.current == UInt8(ascii: "[") { return try parseTensorArray(name: name) }
         guard scanner.current == UInt8(ascii: "{") else {
             throw .invalidTensorEntry(tensor: name, reason: "its entry is not an object")
         }
@@ -106,7 +107,51 @@ struct HeaderParser {
         return Entry(name: name, dtype: dtype, shape: shape, begin: offsets.0, end: offsets.1)
     }
 
+    /// The entry written as `[dtype, shape, data_offsets]`: serde reads a struct from the
+    /// sequence of its fields in declaration order, so the reference accepts this form too.
+    private mutating func parseTensorArray(name: String) throws(SafetensorsError.Problem) -> Entry {
+        try scanner.checkDepth(2)
+        scanner.position += 1
+        if scanner.consumeIfPresent(UInt8(ascii: "]")) { throw arrayLength(of: name) }
+        let dtype = try parseDType(tensor: name)
+        try expectNextArrayValue(of: name)
+        let shape = try parseShape(tensor: name)
+        try expectNextArrayValue(of: name)
+        let offsets = try parseOffsets(tensor: name)
+        if scanner.consumeIfPresent(UInt8(ascii: "]")) {
+            return Entry(name: name, dtype: dtype, shape: shape, begin: offsets.0, end: offsets.1)
+        }
+        if scanner.current == UInt8(ascii: ",") { throw arrayLength(of: name) }
+        throw scanner.error(scanner.unexpectedMessage(expected: "']'"))
+    }
+
+    private mutating func expectNextArrayValue(of tensor: String) throws(SafetensorsError.Problem) {
+        if scanner.consumeIfPresent(UInt8(ascii: ",")) { return }
+        if scanner.current == UInt8(ascii: "]") { throw arrayLength(of: tensor) }
+        throw scanner.error(scanner.unexpectedMessage(expected: "','"))
+    }
+
+    /// A dtype is a string, or (as serde reads a unit enum variant) an object with the dtype
+    /// as its single key and `null` as its value: `{"F32": null}`.
     private mutating func parseDType(tensor: String) throws(SafetensorsError.Problem) -> DType {
+        scanner.skipWhitespace()
+        guard scanner.current == UInt8(ascii: "{") else { return try parseDTypeName(tensor: tensor) }
+        scanner.position += 1
+        let singleKey = "its dtype, written as an object, must have a single key"
+        if scanner.consumeIfPresent(UInt8(ascii: "}")) { throw .invalidTensorEntry(tensor: tensor, reason: singleKey) }
+        let dtype = try parseDTypeName(tensor: tensor)
+        try scanner.expect(UInt8(ascii: ":"), "':'")
+        guard scanner.consumeLiteral("null") else {
+            throw .invalidTensorEntry(tensor: tensor, reason: "its dtype, written as an object, must map the dtype to null")
+        }
+        guard scanner.consumeIfPresent(UInt8(ascii: "}")) else {
+            if scanner.current == UInt8(ascii: ",") { throw .invalidTensorEntry(tensor: tensor, reason: singleKey) }
+            throw scanner.error(scanner.unexpectedMessage(expected: "'}'"))
+        }
+        return dtype
+    }
+
+    private mutating func parseDTypeName(tensor: String) throws(SafetensorsError.Problem) -> DType {
         let span = try scanner.scanString()
         if !span.hasEscapes, let dtype = DType(utf8: scanner.bytes(span)) { return dtype }
         let text = scanner.string(span)
@@ -127,13 +172,16 @@ struct HeaderParser {
     }
 
     private mutating func parseOffsets(tensor: String) throws(SafetensorsError.Problem) -> (UInt64, UInt64) {
-        let what = "data_offsets of \(quoted(tensor))"
-        try scanner.expect(UInt8(ascii: "["), "an array for the \(what)")
-        let begin = try scanner.scanUnsignedInteger("a value of the \(what)")
-        try scanner.expect(UInt8(ascii: ","), "two values in the \(what)")
-        let end = try scanner.scanUnsignedInteger("a value of the \(what)")
-        try scanner.expect(UInt8(ascii: "]"), "exactly two values in the \(what)")
+        try scanner.expect(UInt8(ascii: "["), "an array for the data_offsets of \(quoted(tensor))")
+        let begin = try scanner.scanUnsignedInteger("a value of the data_offsets of \(quoted(tensor))")
+        try scanner.expect(UInt8(ascii: ","), "two values in the data_offsets of \(quoted(tensor))")
+        let end = try scanner.scanUnsignedInteger("a value of the data_offsets of \(quoted(tensor))")
+        try scanner.expect(UInt8(ascii: "]"), "exactly two values in the data_offsets of \(quoted(tensor))")
         return (begin, end)
+    }
+
+    private func arrayLength(of tensor: String) -> SafetensorsError.Problem {
+        .invalidTensorEntry(tensor: tensor, reason: "its entry, written as an array, must hold exactly dtype, shape and data_offsets")
     }
 
     private func duplicateField(_ field: String, of tensor: String) -> SafetensorsError.Problem {

@@ -260,16 +260,14 @@ struct JSONScanner {
         return (isNegative, isFloat)
     }
 
-    /// Consumes any number; like serde_json, refuses one whose value is beyond a finite double.
+    /// Consumes any number; like serde_json, refuses one whose value it cannot hold as a
+    /// finite double, judged by serde_json's own conversion (see `SerdeNumber`).
     private mutating func skipNumber() throws(SafetensorsError.Problem) {
         let start = position
         let token = try scanNumberToken()
-        let length = position - start
-        // Integers of up to 18 digits fit in 64 bits; anything else is evaluated as a double.
-        if !token.isFloat && length <= 18 { return }
-        let literal = String(decoding: UnsafeRawBufferPointer(rebasing: text[start..<position]), as: UTF8.self)
-        if !token.isFloat, token.isNegative ? Int64(literal) != nil : UInt64(literal) != nil { return }
-        guard let value = Double(literal), value.isFinite else {
+        // Integers of up to 19 characters fit in 64 bits, the common case.
+        if !token.isFloat && position - start <= 19 { return }
+        if SerdeNumber.isOutOfRange(UnsafeRawBufferPointer(rebasing: text[start..<position])) {
             throw error("number out of range", at: start)
         }
     }

@@ -94,13 +94,15 @@ public struct SafetensorsError: Error, Hashable, Sendable, CustomStringConvertib
     }
 }
 
-/// A name in backquotes, with control characters escaped so that an error stays on one line.
+/// A name in backquotes, with control characters and line separators escaped so that an error
+/// stays on one line.
 func quoted(_ name: String) -> String {
     var result = "`"
     for scalar in name.unicodeScalars {
-        if scalar.value < 0x20 || scalar.value == 0x7F {
+        switch scalar.value {
+        case 0x00..<0x20, 0x7F...0x9F, 0x2028, 0x2029:
             result += scalar.escaped(asASCII: true)
-        } else {
+        default:
             result.unicodeScalars.append(scalar)
         }
     }

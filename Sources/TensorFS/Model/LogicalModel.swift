@@ -12,6 +12,15 @@ public struct Shard: Sendable {
     public var dataStart: UInt64
     /// How many tensors the file holds.
     public var tensorCount: Int
+
+    /// Describes a file holding tensors.
+    public init(source: any ByteSource, relativeName: String, metadata: [MetadataEntry]?, dataStart: UInt64, tensorCount: Int) {
+        self.source = source
+        self.relativeName = relativeName
+        self.metadata = metadata
+        self.dataStart = dataStart
+        self.tensorCount = tensorCount
+    }
 }
 
 /// One tensor of a logical model, with the shard that holds its bytes.
@@ -22,6 +31,13 @@ public struct ModelTensor: Sendable {
     public var shard: Int
     /// The absolute byte range of its data in the shard file.
     public var fileRange: ByteRange
+
+    /// Places a tensor in a shard.
+    public init(info: TensorInfo, shard: Int, fileRange: ByteRange) {
+        self.info = info
+        self.shard = shard
+        self.fileRange = fileRange
+    }
 
     /// The tensor's name.
     public var name: String { info.name }
