@@ -207,11 +207,6 @@ def walk_json(value):
         yield from walk_json(child)
 
 
-def test_views_can_be_trimmed(mounts, sample_model):
-    mountpoint = mounts.mount(sample_model, options=["--views", "raw,json"])
-    assert sorted(os.listdir(mountpoint / "pooler/dense")) == ["bias", "bias.json", "weight", "weight.json"]
-
-
 def test_inode_numbers_are_the_same_after_a_remount(mounts, sample_model, tmp_path):
     def inodes(mountpoint):
         numbers = {}

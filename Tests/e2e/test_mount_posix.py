@@ -144,20 +144,6 @@ def mount_options(mountpoint):
     raise AssertionError(f"{mountpoint} is not mounted")
 
 
-def test_extended_attributes_describe_tensor_files(mounts, sample_model):
-    mountpoint = mounts.mount(sample_model)
-    for path in [mountpoint / TENSOR, mountpoint / (TENSOR + ".json"), mountpoint / (TENSOR + ".npy")]:
-        assert sorted(os.listxattr(path)) == sorted(
-            f"user.tensorfs.{key}" for key in ["name", "dtype", "shape", "file", "offset"])
-        assert os.getxattr(path, "user.tensorfs.name") == TENSOR.replace("/", ".").encode()
-        assert os.getxattr(path, "user.tensorfs.dtype") == b"F32"
-        assert os.getxattr(path, "user.tensorfs.shape") == b"[384,384]"
-    assert os.listxattr(mountpoint) == []
-    with pytest.raises(OSError) as failure:
-        os.getxattr(mountpoint / TENSOR, "user.missing")
-    assert failure.value.errno == errno.ENODATA
-
-
 def test_statfs_reports_a_read_only_filesystem(mounts, sample_model):
     mountpoint = mounts.mount(sample_model)
     status = os.statvfs(mountpoint)

@@ -8,9 +8,10 @@ import random
 import ml_dtypes
 import numpy as np
 import pytest
-from safetensors import safe_open, serialize, TensorSpec
+from safetensors import safe_open
 
 from conftest import reference_bytes, write_model, write_raw_model
+from reference import serialize_raw
 
 # Every dtype the reference writer takes from a NumPy array (ml_dtypes supplies BF16 and F8).
 NUMPY_DTYPES = {
@@ -49,14 +50,9 @@ def every_dtype(tmp_path_factory):
     }
     written = write_model(directory / "numpy.safetensors", arrays, metadata={"format": "np"})
 
-    packed = {f"f4.s{index}": rng.bytes(size) for index, size in enumerate([0, 1, 3, 64, 1000])}
-    buffers = {name: np.frombuffer(data, dtype=np.uint8).copy() for name, data in packed.items()}
-    specs = {
-        name: TensorSpec(dtype="float4_e2m1fn_x2", shape=[len(data)], data_ptr=buffers[name].ctypes.data, data_len=len(data))
-        for name, data in packed.items()
-    }
+    packed = {f"f4.s{index}": ("float4_e2m1fn_x2", [2 * size], rng.bytes(size)) for index, size in enumerate([0, 1, 3, 64, 1000])}
     serialized = directory / "f4.safetensors"
-    serialized.write_bytes(bytes(serialize(specs)))
+    serialized.write_bytes(bytes(serialize_raw(packed)))
 
     crafted = write_raw_model(directory / "crafted.safetensors", [
         ("f6_e2m3.a", "F6_E2M3", [4], rng.bytes(3)),
