@@ -95,7 +95,10 @@ struct MountCommand: ParsableCommand {
             let fileSystem = TensorFileSystem(models: models, options: options)
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
-            let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
+            // Resolved before mounting: once mounted, resolving a path that passes through the
+            // mount (`mnt/../mnt`) would wait on this very daemon.
+            let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
+            let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
             try bridge.serve(settings)
             Glibc.exit(0)
         } catch {

@@ -67,3 +67,33 @@ def test_open_files_hold_the_mount_until_a_lazy_unmount(mounts, tensorfs_bin, sa
         assert len(held.read()) == 384 * 384 * 4
     assert_nothing_left(mountpoint)
     force_unmount(mountpoint)
+
+
+def test_a_mountpoint_named_through_a_symlink_is_one_mountpoint(tensorfs_bin, sample_model, tmp_path):
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real)
+    run(tensorfs_bin, "mount", sample_model, link, check=True)
+    try:
+        assert is_mounted(real)
+        for again in (link, real):
+            assert_one_line_failure(run(tensorfs_bin, "mount", sample_model, again), "already a mountpoint")
+        run(tensorfs_bin, "unmount", link, check=True)
+    finally:
+        force_unmount(real)
+    assert_nothing_left(real)
+
+
+def test_a_mountpoint_path_that_passes_through_itself_mounts(tensorfs_bin, sample_model, tmp_path):
+    """`mnt/../mnt` names the mountpoint through itself: resolving it after mounting would wait
+    on the daemon that is doing the resolving."""
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    try:
+        result = subprocess.run([tensorfs_bin, "mount", sample_model, "../mnt"], cwd=mountpoint, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert (mountpoint / "model.safetensors").stat().st_size == sample_model.stat().st_size
+        run(tensorfs_bin, "unmount", mountpoint / "../mnt", check=True)
+    finally:
+        force_unmount(mountpoint)
+    assert_nothing_left(mountpoint)
