@@ -60,7 +60,8 @@ public enum NameEscaping {
         }
         let last = escaped[start...]
         // A cut can leave `.` or `..` at the end of a long name: those are not file names.
-        pieces.append(last.allSatisfy { $0 == UInt8(ascii: ".") } && last.count <= 2 ? escape(last) : Array(last))
+        let isDotName = last.elementsEqual(".".utf8) || last.elementsEqual("..".utf8)
+        pieces.append(isDotName ? escape(last) : Array(last))
         return pieces
     }
 
