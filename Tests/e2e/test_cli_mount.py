@@ -46,7 +46,8 @@ def test_mount_returns_once_the_mount_is_live_and_prints_nothing(tensorfs_bin, s
         assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
         assert is_mounted(mountpoint)
         assert (mountpoint / "pooler/dense/bias").read_bytes() == reference_bytes(sample_model)["pooler.dense.bias"]
-        assert len(daemons_serving(mountpoint)) == 1
+        [daemon] = daemons_serving(mountpoint)
+        assert os.getsid(daemon) == daemon, "the daemon leads a session of its own, away from the terminal"
     finally:
         run(tensorfs_bin, "unmount", mountpoint, check=True)
     assert_nothing_left(mountpoint)
