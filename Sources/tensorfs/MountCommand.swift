@@ -45,6 +45,9 @@ struct MountCommand: ParsableCommand {
     @Option(help: "Kernel read-ahead for the mount in KiB (needs root; 0 keeps the kernel's default).")
     var readAhead: Int = 4096
 
+    @OptionGroup(title: "Tensor-parallel views")
+    var tensorParallel: TensorParallelArguments
+
     @Option(help: .hidden)
     var readinessDescriptor: Int32?
 
@@ -92,7 +95,7 @@ struct MountCommand: ParsableCommand {
                 if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
             }
             let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
-            let fileSystem = TensorFileSystem(models: models, options: options)
+            let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try tensorParallel.plan(for: models))
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
             // Resolved before mounting: once mounted, resolving a path that passes through the
@@ -140,6 +143,7 @@ struct MountCommand: ParsableCommand {
         if separate { arguments.append("--separate") }
         if debug { arguments.append("--debug") }
         if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
+        arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
         return arguments + ["--"] + paths.map(Self.absolute)
     }

@@ -15,8 +15,10 @@ struct FileLayoutTests {
             case .memory(let memory):
                 let offset = memory.baseAddress! - layout.prefix!.buffer.baseAddress!
                 segments.append("m[\(offset),\(offset + memory.count))")
-            case .source(_, let range):
+            case .source(_, let range), .sourceWithin(_, let range, _):
                 segments.append("s\(range)".replacingSpaces())
+            case .gathered:
+                segments.append("gathered")
             }
         }
         return segments

@@ -143,6 +143,7 @@ def test_the_readme_escaping_examples_hold(mounts, tmp_path):
         "": "%",
         "100%.x": "100%25/x",
         "a\x00b": "a%00b",
+        "tp-2.weight": "tp%2D2/weight",
         "n" * 600: "n" * 250 + "%+/" + "n" * 250 + "%+/" + "n" * 100,
     }
     source = write_hostile_model(tmp_path / "readme.safetensors", list(examples))

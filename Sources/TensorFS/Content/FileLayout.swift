@@ -13,6 +13,8 @@ struct FileLayout {
         case source(any ByteSource, ByteRange)
         /// The data buffers of a model's shards end to end, as in `MergedModel`.
         case shards(LogicalModel, MergedModel)
+        /// Tensor slices of one rank end to end, as in `RankModelFile` (or just one).
+        case slices(SliceRun)
     }
 
     var size: UInt64 {
@@ -21,14 +23,23 @@ struct FileLayout {
         case .none: return prefixSize
         case .source(_, let range): return prefixSize + range.count
         case .shards(_, let merged): return prefixSize + merged.dataStarts.last!
+        case .slices(let run): return prefixSize + run.size
         }
     }
 
-    /// A piece of the file: generated memory, or a range of a source.
+    /// A piece of the file: generated memory, a range of a source, or part of a block gathered
+    /// from a source when the read is served.
     enum Segment {
         case memory(UnsafeRawBufferPointer)
         case source(any ByteSource, ByteRange)
+        /// A range of a source that lies within `extent`, the part of the source the file
+        /// shows: the source is asked to read ahead within the extent, never past it.
+        case sourceWithin(any ByteSource, ByteRange, extent: ByteRange)
+        case gathered(GatheredPiece)
     }
+
+    /// How far past a read within an extent the source is asked to read ahead.
+    static let readAheadWithinExtent: UInt64 = 8 << 20
 
     /// Calls `visit` for each segment that makes up `range` of the file, in order.
     func forEachSegment(in range: ByteRange, _ visit: (Segment) -> Void) {
@@ -60,6 +71,8 @@ struct FileLayout {
                 offset = end
                 shardNumber += 1
             }
+        case .slices(let run):
+            run.forEachSegment(in: bodyRange, visit)
         }
     }
 
@@ -76,8 +89,9 @@ struct FileLayout {
         forEachSegment(in: clamped) { segment in
             segmentCount += 1
             switch segment {
-            case .memory: pieceCapacity += 1
-            case .source(let source, let sourceRange): pieceCapacity += source.maximumPieceCount(for: sourceRange)
+            case .memory, .gathered: pieceCapacity += 1
+            case .source(let source, let sourceRange), .sourceWithin(let source, let sourceRange, _):
+                pieceCapacity += source.maximumPieceCount(for: sourceRange)
             }
         }
         return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: max(segmentCount, 1)) { (segments) throws(ByteSourceError) -> Result in
@@ -106,10 +120,20 @@ struct FileLayout {
         case .memory(let memory):
             pieces[filled] = memory
             return try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
-        case .source(let source, let range):
+        case .source(let source, let range), .sourceWithin(let source, let range, _):
+            if case .sourceWithin(_, _, let extent) = segment {
+                source.prefetch(ByteRange(start: range.start, end: min(extent.end, range.end + FileLayout.readAheadWithinExtent)))
+            }
             return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)
+            }
+        case .gathered(let piece):
+            let block = try piece.gatheredBlock()
+            pieces[filled] = UnsafeRawBufferPointer(rebasing: block.buffer[piece.range])
+            // The block stays alive until the reply that points into it is sent.
+            return try withExtendedLifetime(block) { () throws(ByteSourceError) -> Result in
+                try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
             }
         }
     }
