@@ -20,6 +20,7 @@ SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
 @pytest.fixture(scope="session")
 def tensorfs_bin():
     path = os.environ.get("TENSORFS_BIN")
+    path = os.path.abspath(path) if path else None
     if not path:
         bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=REPO, text=True).strip()
         path = os.path.join(bin_dir, "tensorfs")
