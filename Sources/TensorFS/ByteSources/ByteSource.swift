@@ -20,6 +20,14 @@ public protocol ByteSource: AnyObject, Sendable {
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
     ) throws(ByteSourceError) -> Result
 
+    /// Like `withMemory(of:_:)`, for a read of a file that spans `extent` of the source (`extent`
+    /// holds `range`): a remote source fetches and reads ahead within the extent, never beyond it.
+    func withMemory<Result>(
+        of range: ByteRange,
+        within extent: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result
+
     /// The most pieces `withMemory(of:_:)` passes for `range`.
     func maximumPieceCount(for range: ByteRange) -> Int
 
@@ -28,6 +36,14 @@ public protocol ByteSource: AnyObject, Sendable {
 }
 
 extension ByteSource {
+    public func withMemory<Result>(
+        of range: ByteRange,
+        within extent: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result {
+        try withMemory(of: range, body)
+    }
+
     public func maximumPieceCount(for range: ByteRange) -> Int { 1 }
     public func prefetch(_ range: ByteRange) {}
 }

@@ -24,10 +24,11 @@ struct FileLayout {
         }
     }
 
-    /// A piece of the file: generated memory, or a range of a source.
+    /// A piece of the file: generated memory, or a range of a source and the span of the source
+    /// that the file's body covers there (a tensor, or a shard's data buffer).
     enum Segment {
         case memory(UnsafeRawBufferPointer)
-        case source(any ByteSource, ByteRange)
+        case source(any ByteSource, ByteRange, extent: ByteRange)
     }
 
     /// Calls `visit` for each segment that makes up `range` of the file, in order.
@@ -45,7 +46,7 @@ struct FileLayout {
         case .none:
             return
         case .source(let source, let sourceRange):
-            visit(.source(source, ByteRange(start: sourceRange.start + bodyRange.start, end: sourceRange.start + bodyRange.end)))
+            visit(.source(source, ByteRange(start: sourceRange.start + bodyRange.start, end: sourceRange.start + bodyRange.end), extent: sourceRange))
         case .shards(let model, let merged):
             var shardNumber = merged.shard(containing: bodyRange.start)
             var offset = bodyRange.start
@@ -55,7 +56,8 @@ struct FileLayout {
                 let end = min(bodyRange.end, shardEnd)
                 if end > offset {
                     let start = shard.dataStart + (offset - merged.dataStarts[shardNumber])
-                    visit(.source(shard.source, ByteRange(start: start, end: start + (end - offset))))
+                    visit(.source(shard.source, ByteRange(start: start, end: start + (end - offset)),
+                                  extent: ByteRange(start: shard.dataStart, end: shard.source.size)))
                 }
                 offset = end
                 shardNumber += 1
@@ -74,7 +76,7 @@ struct FileLayout {
         forEachSegment(in: clamped) { segment in
             switch segment {
             case .memory: capacity += 1
-            case .source(let source, let sourceRange): capacity += source.maximumPieceCount(for: sourceRange)
+            case .source(let source, let sourceRange, _): capacity += source.maximumPieceCount(for: sourceRange)
             }
         }
         return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(capacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
@@ -98,8 +100,8 @@ struct FileLayout {
         case .memory(let memory):
             pieces[filled] = memory
             return try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
-        case .source(let source, let range):
-            return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
+        case .source(let source, let range, let extent):
+            return try source.withMemory(of: range, within: extent) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)
             }
