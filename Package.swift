@@ -16,10 +16,19 @@ let package = Package(
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "SafetensorsFormat"),
         .target(
             name: "TensorFS",
             dependencies: ["SafetensorsFormat"]
+        ),
+        .target(
+            name: "RemoteSources",
+            dependencies: ["CCurl", "SafetensorsFormat", "TensorFS"]
         ),
         .target(
             name: "FuseBridge",
@@ -31,10 +40,12 @@ let package = Package(
                 "SafetensorsFormat",
                 "TensorFS",
                 "FuseBridge",
+                "RemoteSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat"]),
         .testTarget(name: "TensorFSTests", dependencies: ["TensorFS"]),
+        .testTarget(name: "RemoteSourcesTests", dependencies: ["RemoteSources", "TensorFS", "SafetensorsFormat"]),
     ]
 )

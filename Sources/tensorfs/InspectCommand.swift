@@ -1,4 +1,5 @@
 import ArgumentParser
+import RemoteSources
 import TensorFS
 
 struct InspectCommand: ParsableCommand {
@@ -11,13 +12,18 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON for scripts: {\"metadata\": {...}, \"tensors\": [...]}.")
     var json = false
 
-    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory.")
+    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...")
     var sources: [String]
+
+    @OptionGroup(title: "Remote sources")
+    var remote: RemoteAccessOptions
 
     func run() throws {
         let model: LogicalModel
         do {
-            model = try ModelLoader().loadMerged(sources)
+            let settings = remote.settings(headers: try remote.parsedHeaders(fromEnvironment: false))
+            let context = try RemoteContext(settings: settings, log: EventLog(descriptor: 2, level: .warning))
+            model = try ModelLoader(locators: context.locators).loadMerged(sources)
         } catch {
             fail("\(error)")
         }
