@@ -40,6 +40,11 @@ public final class RemoteContext: Sendable {
         }
     }
 
+    /// Waits until fetched parts queued for the disk cache are written, before the process ends.
+    public func finishCacheWrites() {
+        CacheWriter.queue.sync {}
+    }
+
     /// A number for a newly opened object, naming its parts.
     func nextObjectNumber() -> Int {
         objectCount.withLock { count in

@@ -96,7 +96,8 @@ struct MountCommand: ParsableCommand {
             try MountPreflight.check(mountpoint: mountpoint)
             let inDaemon = readinessDescriptor != nil
             let remoteSettings = reading.applied(to: remote.settings(headers: try remote.parsedHeaders(fromEnvironment: inDaemon)))
-            let loader = ModelLoader(locators: try RemoteContext(settings: remoteSettings, log: log).locators)
+            let remoteContext = try RemoteContext(settings: remoteSettings, log: log)
+            let loader = ModelLoader(locators: remoteContext.locators)
             let sources = try daemonSources()
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
             for warning in models.flatMap(\.warnings) {
@@ -109,6 +110,7 @@ struct MountCommand: ParsableCommand {
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
             let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
             try bridge.serve(settings)
+            remoteContext.finishCacheWrites()
             Glibc.exit(0)
         } catch {
             log.write(.error, "\(error)")

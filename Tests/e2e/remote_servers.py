@@ -28,6 +28,7 @@ def free_port():
 
 
 def wait_for_port(port, process, what, timeout=30):
+    """Waits until `process` listens on `port`; stops it and fails if it does not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -37,6 +38,7 @@ def wait_for_port(port, process, what, timeout=30):
                 return
         except OSError:
             time.sleep(0.05)
+    stop(process)
     raise AssertionError(f"{what} did not listen on port {port} within {timeout} s")
 
 
@@ -275,6 +277,19 @@ def shard_model(source, directory, shard_count):
     index = directory / "model.safetensors.index.json"
     index.write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}))
     return index
+
+
+def daemon_command_lines():
+    """The command lines of running mount daemons."""
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"tensorfs" in word for word in words[:1]) and b"--readiness-descriptor" in words:
+            lines.append(b" ".join(words).decode(errors="replace"))
+    return lines
 
 
 def tensor_path(mountpoint, name):

@@ -10,7 +10,7 @@ import pytest
 from safetensors import safe_open
 
 from conftest import is_mounted, run, write_model
-from remote_servers import nginx, shard_model, tensor_path  # noqa: F401 (fixtures)
+from remote_servers import daemon_command_lines, nginx, shard_model, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 
@@ -178,18 +178,6 @@ def test_an_unusable_url_fails_at_once_with_one_line(tensorfs_bin, tmp_path, sou
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
     assert not is_mounted(mountpoint)
-
-
-def daemon_command_lines():
-    lines = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"tensorfs" in word for word in words[:1]) and b"--readiness-descriptor" in words:
-            lines.append(b" ".join(words).decode(errors="replace"))
-    return lines
 
 
 def test_secrets_stay_out_of_the_command_line_logs_messages_and_sidecars(mounts, nginx, sample_model, tmp_path):

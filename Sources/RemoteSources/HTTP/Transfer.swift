@@ -61,6 +61,8 @@ final class Transfer: @unchecked Sendable {
     var received = 0
     var body: [UInt8] = []
     var overflowed = false
+    /// When the transfer started or last received something (monotonic milliseconds).
+    var lastActivity: UInt64 = 0
     /// libcurl's error message buffer (CURLOPT_ERRORBUFFER).
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(ccurl_error_size))
     /// The header list handed to libcurl, freed with the transfer.

@@ -16,6 +16,8 @@ final class TransferEngine: @unchecked Sendable {
         /// A transfer that receives nothing for this many seconds is abandoned (and retried by
         /// its caller).
         var stallSeconds = 10
+        /// How often stalls are looked for.
+        var watchdogMilliseconds: UInt64 = 250
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -80,8 +82,9 @@ final class TransferEngine: @unchecked Sendable {
                 guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
                 finish(handle, code: message.pointee.data.result)
             }
-            let nextStart = delayed.map(\.notBefore).min().map { $0 > now ? $0 - now : 0 } ?? 1000
-            curl_multi_poll(multi, nil, 0, Int32(min(nextStart, 1000)), nil)
+            abandonStalledTransfers()
+            let nextStart = delayed.map(\.notBefore).min().map { $0 > now ? $0 - now : 0 } ?? timeouts.watchdogMilliseconds
+            curl_multi_poll(multi, nil, 0, Int32(min(nextStart, timeouts.watchdogMilliseconds)), nil)
         }
     }
 
@@ -90,7 +93,23 @@ final class TransferEngine: @unchecked Sendable {
         curl_easy_reset(handle)
         configure(handle, for: transfer)
         running[handle] = transfer
+        transfer.lastActivity = MonotonicClock.milliseconds()
         curl_multi_add_handle(multi, handle)
+    }
+
+    /// Ends transfers that received nothing for the stall timeout. (libcurl's own low-speed
+    /// check averages over seconds of history, so a burst followed by silence goes unnoticed
+    /// for long.)
+    private func abandonStalledTransfers() {
+        let now = MonotonicClock.milliseconds()
+        let limit = UInt64(timeouts.stallSeconds) * 1000
+        for (handle, transfer) in running where now > transfer.lastActivity + limit {
+            let message = "no data for \(timeouts.stallSeconds) s"
+            message.withCString { text in
+                _ = strncpy(transfer.errorBuffer, text, Int(ccurl_error_size) - 1)
+            }
+            finish(handle, code: CURLE_OPERATION_TIMEDOUT)
+        }
     }
 
     private func finish(_ handle: UnsafeMutableRawPointer, code: CURLcode) {
@@ -108,8 +127,6 @@ final class TransferEngine: @unchecked Sendable {
         ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, timeouts.connectMilliseconds)
-        ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-        ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, timeouts.stallSeconds)
         ccurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
         ccurl_setopt_long(handle, CURLOPT_PIPEWAIT, 1)
         ccurl_setopt_long(handle, CURLOPT_BUFFERSIZE, 512 << 10)
@@ -143,12 +160,14 @@ final class TransferEngine: @unchecked Sendable {
 
 private let writeBody: ccurl_data_callback = { data, size, count, context in
     let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    transfer.lastActivity = MonotonicClock.milliseconds()
     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
     return transfer.take(bytes) ? size * count : 0
 }
 
 private let readHeaderLine: ccurl_data_callback = { data, size, count, context in
     let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    transfer.lastActivity = MonotonicClock.milliseconds()
     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
     transfer.head.take(line: Substring(String(decoding: bytes, as: UTF8.self)))
     return size * count

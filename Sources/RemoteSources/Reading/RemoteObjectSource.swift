@@ -122,12 +122,15 @@ public final class RemoteObjectSource: ByteSource {
         return ByteRange(start: start, end: min(start + partSize, size))
     }
 
-    /// What a fetch for `wanted` gets of `part`: `wanted` widened to whole blocks of the random
-    /// read size, within the part and the extent (so it holds `wanted`'s bytes in the part).
+    /// What a fetch for `wanted` (within `extent`) gets of `part`: `wanted` widened to whole
+    /// blocks of the random read size, but never before the extent's start. Past the extent's
+    /// end the block runs on, so that small tensors read in file order come in one request; the
+    /// overshoot stays below one block.
     private func target(part: UInt64, wanted: ByteRange, extent: ByteRange) -> ByteRange? {
         let unit = max(1, min(context.settings.randomReadSize, partSize))
-        let aligned = ByteRange(start: wanted.start / unit * unit, end: min(size, (wanted.end + unit - 1) / unit * unit))
-        return partRange(part).clamped(to: extent)?.clamped(to: aligned)
+        let start = max(wanted.start / unit * unit, extent.start)
+        let end = min(size, (wanted.end + unit - 1) / unit * unit)
+        return partRange(part).clamped(to: ByteRange(start: start, end: max(start, end)))
     }
 
     /// The fragments holding `range`, one per part, fetching what is missing (all parts at once)
