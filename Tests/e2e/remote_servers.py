@@ -6,13 +6,11 @@ import http.server
 import json
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -237,6 +235,13 @@ class FaultProxy:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch):
+    """Loopback requests must not go through a proxy from the environment."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def nginx(tmp_path_factory):
     server = Nginx(tmp_path_factory.mktemp("nginx"))
@@ -290,6 +295,16 @@ def daemon_command_lines():
         if any(b"tensorfs" in word for word in words[:1]) and b"--readiness-descriptor" in words:
             lines.append(b" ".join(words).decode(errors="replace"))
     return lines
+
+
+def replace_published(path, tensors):
+    """Writes a new version of the model at `path` (served by nginx), its modification time
+    moved on so that its ETag changes even within the same second."""
+    staged = path.with_name(path.name + ".new")
+    save_file({name: np.ascontiguousarray(array) for name, array in tensors.items()}, str(staged))
+    os.replace(staged, path)
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
 
 
 def tensor_path(mountpoint, name):

@@ -7,16 +7,10 @@ import numpy as np
 import pytest
 
 from conftest import write_model
-from remote_servers import daemon_command_lines, nginx, tensor_path  # noqa: F401 (fixtures)
+from remote_servers import daemon_command_lines, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"
-
-
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -29,8 +23,11 @@ def model(nginx, tmp_path):
     return name, tensors
 
 
-def unmount_and_wait(mounts, mountpoint):
-    """Unmounts, then waits for the daemon to finish its cache writes and exit."""
+def fill_cache(mounts, url, options, tensors):
+    """Mounts, reads every tensor, unmounts, and waits for the daemon to finish its cache
+    writes and exit."""
+    mountpoint = mounts.mount(url, options=options)
+    read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and any(str(mountpoint) in line for line in daemon_command_lines()):
@@ -55,9 +52,7 @@ def drop_page_cache():
 def test_a_remount_reads_from_the_cache_without_fetching_data(mounts, nginx, model, tmp_path):
     name, tensors = model
     options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M"]
-    mountpoint = mounts.mount(nginx.url(name), options=options)
-    read_all(mountpoint, tensors)
-    unmount_and_wait(mounts, mountpoint)
+    fill_cache(mounts, nginx.url(name), options, tensors)
     assert cache_files(tmp_path / "cache")
     drop_page_cache()
     nginx.clear_log()
@@ -70,9 +65,7 @@ def test_a_corrupted_or_torn_entry_is_refetched_never_served(mounts, nginx, mode
     name, tensors = model
     log = tmp_path / "daemon.log"
     options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M", "--log-file", log]
-    mountpoint = mounts.mount(nginx.url(name), options=options)
-    read_all(mountpoint, tensors)
-    unmount_and_wait(mounts, mountpoint)
+    fill_cache(mounts, nginx.url(name), options, tensors)
     entries = cache_files(tmp_path / "cache")
     flipped, torn = entries[3], entries[7]
     data = bytearray(flipped.read_bytes())
@@ -93,14 +86,9 @@ def test_a_corrupted_or_torn_entry_is_refetched_never_served(mounts, nginx, mode
 def test_a_changed_object_never_finds_its_old_bytes_in_the_cache(mounts, nginx, model, tmp_path):
     name, tensors = model
     options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M"]
-    mountpoint = mounts.mount(nginx.url(name), options=options)
-    read_all(mountpoint, tensors)
-    unmount_and_wait(mounts, mountpoint)
+    fill_cache(mounts, nginx.url(name), options, tensors)
     changed = {key: np.ascontiguousarray(value[::-1]) for key, value in tensors.items()}
-    path = nginx.root / name
-    write_model(path, changed)
-    stat = path.stat()
-    os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+    replace_published(nginx.root / name, changed)
     mountpoint = mounts.mount(nginx.url(name), options=options)
     read_all(mountpoint, changed)
 
@@ -108,7 +96,5 @@ def test_a_changed_object_never_finds_its_old_bytes_in_the_cache(mounts, nginx, 
 def test_the_cache_stays_within_its_size(mounts, nginx, model, tmp_path):
     name, tensors = model
     cache = tmp_path / "cache"
-    mountpoint = mounts.mount(nginx.url(name), options=["--cache-dir", cache, "--cache-size", "4M", "--part-size", "1M"])
-    read_all(mountpoint, tensors)
-    unmount_and_wait(mounts, mountpoint)
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--cache-size", "4M", "--part-size", "1M"], tensors)
     assert 0 < sum(path.stat().st_size for path in cache_files(cache)) <= 4 * MiB

@@ -2,23 +2,14 @@
 stalls), fails a read with EIO after a bounded time while the daemon stays healthy, and never
 mixes the bytes of two versions of an object."""
 import errno
-import os
-import shutil
 
 import numpy as np
 import pytest
-from safetensors import safe_open
 
 from conftest import is_mounted, run, write_model
-from remote_servers import fault_proxy, nginx, tensor_path  # noqa: F401 (fixtures)
+from remote_servers import fault_proxy, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
-
-
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -99,13 +90,7 @@ def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mount
     log = tmp_path / "daemon.log"
     mountpoint = mounts.mount(nginx.url(name), options=["--log-file", log, "--part-size", "1M"])
     assert tensor_path(mountpoint, "layer.0").read_bytes()[:MiB] == tensors["layer.0"].tobytes()[:MiB]
-    # The same size, other bytes, another modification time: another ETag.
-    changed = {key: np.ascontiguousarray(255 - value) for key, value in tensors.items()}
-    path = nginx.root / name
-    write_model(tmp_path / "changed.safetensors", changed)
-    shutil.copyfile(tmp_path / "changed.safetensors", path)
-    stat = path.stat()
-    os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+    replace_published(nginx.root / name, {key: np.ascontiguousarray(255 - value) for key, value in tensors.items()})
     for tensor in tensors:
         try:
             data = tensor_path(mountpoint, tensor).read_bytes()

@@ -2,7 +2,6 @@
 and fail at mount with one clear line; secrets stay out of logs, messages and `ps`."""
 import json
 import os
-import pathlib
 import shutil
 
 import numpy as np
@@ -10,15 +9,9 @@ import pytest
 from safetensors import safe_open
 
 from conftest import is_mounted, run, write_model
-from remote_servers import daemon_command_lines, nginx, shard_model, tensor_path  # noqa: F401 (fixtures)
+from remote_servers import daemon_command_lines, nginx, no_proxies, shard_model, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
-
-
-@pytest.fixture(autouse=True)
-def no_proxies(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def assert_reads_back(mountpoint, reference_file):

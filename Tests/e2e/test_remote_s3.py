@@ -6,7 +6,7 @@ import pytest
 from safetensors import safe_open
 
 from conftest import is_mounted, run
-from remote_servers import Moto, moto, shard_model, tensor_path  # noqa: F401 (fixtures)
+from remote_servers import Moto, moto, no_proxies, shard_model, tensor_path  # noqa: F401 (fixtures)
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
                  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
@@ -15,7 +15,7 @@ AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKE
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in AWS_VARIABLES + ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+    for name in AWS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     # No profile of the machine's user may leak in.
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

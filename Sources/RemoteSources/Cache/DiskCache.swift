@@ -161,9 +161,9 @@ final class DiskCache: Sendable {
     /// temporary files a crash left, and trims to the capacity.
     private func scan() {
         var found: [(path: String, size: UInt64, time: timespec)] = []
-        for object in directoryEntries(root) {
+        for object in localDirectoryEntries(root) {
             let directory = root + "/" + object
-            for entry in directoryEntries(directory) {
+            for entry in localDirectoryEntries(directory) {
                 let path = directory + "/" + entry
                 if entry.hasPrefix(".") {
                     unlink(path)
@@ -209,20 +209,6 @@ final class DiskCache: Sendable {
             log.write(.warning, "cannot write to the cache (\(path): \(String(cString: strerror(code)))); reads go on without caching what fails")
         }
     }
-}
-
-/// The names in `directory` other than `.` and `..`; empty when it cannot be read.
-func directoryEntries(_ directory: String) -> [String] {
-    guard let stream = opendir(directory) else { return [] }
-    defer { closedir(stream) }
-    var names: [String] = []
-    while let entry = readdir(stream) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }
 
 /// Exactly `count` bytes at `offset`, or nil.
