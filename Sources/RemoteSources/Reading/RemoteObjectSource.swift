@@ -175,11 +175,14 @@ public final class RemoteObjectSource: ByteSource {
     }
 
     /// Starts fetches of the parts of `ahead` that are neither there nor on their way, while
-    /// the memory budget allows.
+    /// the memory budget allows. Once the window spans a part, each part is fetched whole (to
+    /// the extent's end) when the window first reaches it: growing a part piece by piece would
+    /// cost a request and a copy of the part per piece.
     private func readAhead(_ ahead: ByteRange, within extent: ByteRange) {
         guard !ahead.isEmpty else { return }
+        let wanted = ahead.count >= partSize ? ByteRange(start: ahead.start, end: extent.end) : ahead
         for part in (ahead.start / partSize)...((ahead.end - 1) / partSize) {
-            guard let target = target(part: part, wanted: ahead, extent: extent), context.store.admitsReadahead(target.count) else { return }
+            guard let target = target(part: part, wanted: wanted, extent: extent), context.store.admitsReadahead(target.count) else { return }
             let key = PartKey(object: number, part: part)
             if case .fetch(let pending, let widened, let existing) = context.store.claim(key, need: target, target: target) {
                 startFetch(key, pending: pending, target: widened, existing: existing, need: target, inBackground: true)
