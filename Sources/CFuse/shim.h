@@ -1,9 +1,6 @@
 #ifndef TENSORFS_CFUSE_SHIM_H
 #define TENSORFS_CFUSE_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 #include <spawn.h>
@@ -14,7 +11,9 @@ static inline int cfuse_session_loop_mt(struct fuse_session *se, struct fuse_loo
 }
 
 /// glibc's flag for `posix_spawnattr_setflags` that starts the child in a new session
-/// (visible only with _GNU_SOURCE, which Swift's Glibc module does not set).
-static const short cfuse_posix_spawn_setsid = POSIX_SPAWN_SETSID;
+/// (POSIX_SPAWN_SETSID in <spawn.h>). Its header shows it only with _GNU_SOURCE, and defining
+/// that here would give this module other system types than Swift's Glibc module (fd_set's
+/// members differ), which clean builds reject as conflicting definitions.
+static const short cfuse_posix_spawn_setsid = 0x80;
 
 #endif

@@ -106,10 +106,19 @@ http {{
         return f"http://{LOOPBACK}:{self.port}/{name}"
 
     def requests(self):
-        """Every request logged so far, oldest first (nginx writes each line when it ends)."""
+        """Every request logged so far, oldest first. nginx writes a line once it has sent the
+        whole response, which can be a moment after the client has the bytes: the log is read
+        until it stops changing."""
+        lines, previous = self._lines(), None
+        while lines != previous:
+            time.sleep(0.2)
+            lines, previous = self._lines(), lines
+        return [json.loads(line) for line in lines]
+
+    def _lines(self):
         if not self.log.exists():
             return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+        return [line for line in self.log.read_text().splitlines() if line.strip()]
 
     def clear_log(self):
         self.log.write_text("")
