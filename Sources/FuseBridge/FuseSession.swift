@@ -35,7 +35,8 @@ extension FuseBridge {
     /// unmounted or a SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
     public func serve(_ settings: MountSettings) throws(MountError) {
         LibfuseLog.capture(into: log)
-        let options = (["ro", "default_permissions", "fsname=tensorfs", "subtype=tensorfs"] + settings.fuseOptions).joined(separator: ",")
+        // `ro` comes last so that no user option can turn writing on.
+        let options = (["default_permissions", "fsname=tensorfs", "subtype=tensorfs"] + settings.fuseOptions + ["ro"]).joined(separator: ",")
         let words: [String] = ["tensorfs", "-o", options]
         let arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in word.withCString { strdup($0) } }
         defer { arguments.forEach { free($0) } }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FuseBridge
+import RemoteSources
 import TensorFS
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ struct MountCommand: ParsableCommand {
     )
 
     @Argument(help: ArgumentHelp(
-        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files).",
+        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files), local or remote: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, or an http(s):// URL of a file or an index.",
         valueName: "SOURCE... MOUNTPOINT"))
     var paths: [String]
 
@@ -48,12 +49,24 @@ struct MountCommand: ParsableCommand {
     @OptionGroup(title: "Tensor-parallel views")
     var tensorParallel: TensorParallelArguments
 
+    @OptionGroup(title: "Remote sources")
+    var remote: RemoteAccessOptions
+
+    @OptionGroup(title: "Remote reading")
+    var reading: RemoteReadingOptions
+
     @Option(help: .hidden)
     var readinessDescriptor: Int32?
+
+    @Flag(help: .hidden)
+    var sourcesInEnvironment = false
 
     func validate() throws {
         guard paths.count >= 2 else {
             throw ValidationError("Give at least one SOURCE and a MOUNTPOINT.")
+        }
+        if debug && !foreground && logFile == nil && readinessDescriptor == nil {
+            throw ValidationError("--debug needs --foreground or --log-file: the background daemon has no terminal to write to.")
         }
         _ = try viewSet()
     }
@@ -62,7 +75,16 @@ struct MountCommand: ParsableCommand {
         if foreground || readinessDescriptor != nil {
             serve()
         }
-        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments()) {
+        do {
+            let headers = try remote.parsedHeaders(fromEnvironment: false)
+            if !headers.isEmpty { setenv(HTTPHeader.environmentVariable, HTTPHeader.environmentValue(headers), 1) }
+        } catch {
+            fail("--header: \(error)")
+        }
+        if sourceArguments.contains(where: SecretArguments.hasSecrets) {
+            setenv(SecretArguments.sourcesVariable, SecretArguments.environmentValue(sourceArguments.map(Self.absolute)), 1)
+        }
+        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments(), mountpoint: paths.last!) {
         case .ready(let warnings):
             warnings.forEach { printError("tensorfs: warning: \($0)") }
         case .failed(let message, let warnings):
@@ -74,14 +96,23 @@ struct MountCommand: ParsableCommand {
     /// Loads the model, mounts and serves until unmounted; reports to the launcher if there is one.
     private func serve() -> Never {
         let reporter = readinessDescriptor.map(ReadinessReporter.init(descriptor:))
-        let log = openLog()
+        if reporter != nil {
+            // A background daemon must not keep the directory it was started from busy; every
+            // path it was given is absolute.
+            _ = chdir("/")
+        }
         let mountpoint = paths.last!
+        var log = EventLog.disabled
         do {
-            try MountPreflight.check(mountpoint: mountpoint)
             ProcessMemory.mapLargeBlocksApart()
-            let loader = ModelLoader()
-            let sources = Array(paths.dropLast())
+            log = try openLog()
+            let inDaemon = readinessDescriptor != nil
+            let remoteSettings = reading.applied(to: remote.settings(headers: try remote.parsedHeaders(fromEnvironment: inDaemon)))
+            let remoteContext = try RemoteContext(settings: remoteSettings, log: log)
+            let loader = ModelLoader(locators: remoteContext.locators)
+            let sources = try daemonSources()
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
+            try MountPreflight.check(mountpoint: mountpoint)
             for warning in models.flatMap(\.warnings) {
                 log.write(.warning, warning)
                 if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
@@ -91,8 +122,12 @@ struct MountCommand: ParsableCommand {
             ProcessMemory.releaseFreePages()
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
-            let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
+            // Resolved before mounting: once mounted, resolving a path that passes through the
+            // mount (`mnt/../mnt`) would wait on this very daemon.
+            let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
+            let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
             try bridge.serve(settings)
+            remoteContext.finishCacheWrites()
             Glibc.exit(0)
         } catch {
             let message = Self.describe(error)
@@ -111,11 +146,30 @@ struct MountCommand: ParsableCommand {
         return "\(error)"
     }
 
-    private func openLog() -> EventLog {
+    private var sourceArguments: [String] { Array(paths.dropLast()) }
+
+    /// The sources: from the arguments, or from the environment when they carry secrets (the
+    /// command line then shows them without).
+    private func daemonSources() throws -> [String] {
+        guard sourcesInEnvironment else { return sourceArguments }
+        guard let text = getenv(SecretArguments.sourcesVariable) else {
+            throw ValidationError("\(SecretArguments.sourcesVariable) is not set")
+        }
+        let sources = SecretArguments.sources(fromEnvironmentValue: String(cString: text))
+        unsetenv(SecretArguments.sourcesVariable)
+        guard sources.count == sourceArguments.count else {
+            throw ValidationError("\(SecretArguments.sourcesVariable) holds \(sources.count) sources, not \(sourceArguments.count)")
+        }
+        return sources
+    }
+
+    /// The log file if one was asked for, else stderr in the foreground and nothing in the
+    /// background (a daemon's stderr is /dev/null).
+    private func openLog() throws(LogFileError) -> EventLog {
         let level: EventLog.Level = debug ? .debug : (logFile != nil ? .info : .warning)
         if let logFile {
             let descriptor = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if descriptor < 0 { fail("\(logFile): cannot open the log file: \(String(cString: strerror(errno)))") }
+            if descriptor < 0 { throw LogFileError(path: logFile, errno: errno) }
             return EventLog(descriptor: descriptor, level: level)
         }
         return readinessDescriptor == nil ? EventLog(descriptor: 2, level: level) : .disabled
@@ -143,7 +197,11 @@ struct MountCommand: ParsableCommand {
         if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
         arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
-        return arguments + ["--"] + paths.map(Self.absolute)
+        arguments += remote.daemonArguments + reading.daemonArguments(absolute: Self.absolute)
+        let hidesSources = sourceArguments.contains(where: SecretArguments.hasSecrets)
+        if hidesSources { arguments.append("--sources-in-environment") }
+        let shownSources = sourceArguments.map { hidesSources ? SecretArguments.shown(Self.absolute($0)) : Self.absolute($0) }
+        return arguments + ["--"] + shownSources + [Self.absolute(paths.last!)]
     }
 
     private static func absolute(_ path: String) -> String {
@@ -162,3 +220,11 @@ struct MountCommand: ParsableCommand {
 }
 
 extension Layout: ExpressibleByArgument {}
+
+/// The log file asked for cannot be opened.
+struct LogFileError: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+
+    var description: String { "\(path): cannot open the log file: \(String(cString: strerror(errno)))" }
+}

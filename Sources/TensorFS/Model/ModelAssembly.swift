@@ -45,7 +45,7 @@ struct ModelAssembly {
 
     private func duplicate(_ name: String, in first: Int, and second: Int) -> ModelError {
         let (first, second) = (files[first].planned, files[second].planned)
-        return .duplicateTensor(name: name, firstFile: first.location, secondFile: second.location, acrossSources: first.source != second.source)
+        return .duplicateTensor(name: name, firstFile: first.displayName, secondFile: second.displayName, acrossSources: first.source != second.source)
     }
 
     /// Checks the index's shards against its `weight_map`. Fails on a tensor in two of them, on
@@ -77,7 +77,7 @@ struct ModelAssembly {
         }
         func placementError(_ position: Int, _ reality: String) -> ModelError {
             let placement = index.placement(position)
-            return .inconsistent(file: planned.location, reason: "the weight_map places tensor \(quoted(placement.tensor)) in \(quoted(placement.file)), \(reality)")
+            return .inconsistent(file: planned.displayName, reason: "the weight_map places tensor \(quoted(placement.tensor)) in \(quoted(placement.file)), \(reality)")
         }
         if let misplaced {
             throw placementError(misplaced.position, "but it is in \(quoted(files[misplaced.holder].planned.relativeName))")
@@ -92,14 +92,14 @@ struct ModelAssembly {
         if unlistedCount > 0 {
             let examples = unlisted.map(quoted).joined(separator: ", ")
             let (tensors, are) = unlistedCount == 1 ? ("tensor", "is") : ("tensors", "are")
-            warnings.append("\(planned.location): \(unlistedCount) \(tensors) in the shards \(are) missing from the weight_map (\(examples)\(unlistedCount > 3 ? ", …" : "")); \(unlistedCount == 1 ? "it is" : "they are") mounted anyway")
+            warnings.append("\(planned.displayName): \(unlistedCount) \(tensors) in the shards \(are) missing from the weight_map (\(examples)\(unlistedCount > 3 ? ", …" : "")); \(unlistedCount == 1 ? "it is" : "they are") mounted anyway")
         }
         if let declared = index.totalSize {
             let actual = listedFiles.reduce(UInt64(0)) { total, file in
                 files[file].header.tensors.reduce(total) { $0 &+ $1.byteCount }
             }
             if declared != actual {
-                warnings.append("\(planned.location): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes")
+                warnings.append("\(planned.displayName): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes")
             }
         }
         return warnings

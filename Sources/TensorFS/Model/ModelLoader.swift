@@ -52,26 +52,30 @@ public struct ModelLoader: Sendable {
     /// Looks at one SOURCE and lists the files and index it stands for.
     private func plan(_ source: String) throws(ModelError) -> SourcePlan {
         let locator = locator(for: source)
+        let shown = locator.displayName(of: source)
         switch try locator.kind(of: source) {
         case .file:
-            if source.hasSuffix(".json") {
+            if shown.hasSuffix(".json") {
                 return try planIndex(at: source, locator: locator)
             }
-            var name = LocalPath.lastComponent(source)
+            var name = LocalPath.lastComponent(shown)
             let relativeName = name
             if name.hasSuffix(".safetensors") { name.removeLast(".safetensors".count) }
-            return SourcePlan(name: name, files: [PlannedFile(location: source, relativeName: relativeName)])
+            return SourcePlan(name: name, files: [PlannedFile(location: source, displayName: shown, relativeName: relativeName)])
         case .directory(let entries):
-            if let indexName = try indexName(in: source, entries: entries) {
+            if let indexName = try indexName(in: shown, entries: entries) {
                 return try planIndex(at: LocalPath.join(source, indexName), locator: locator)
             }
             let files = entries.filter { $0.hasSuffix(".safetensors") }
             guard !files.isEmpty else {
-                throw .unusableSource(source, reason: "the directory holds no .safetensors files and no \(ModelLoader.indexFileName)")
+                throw .unusableSource(shown, reason: "the directory holds no .safetensors files and no \(ModelLoader.indexFileName)")
             }
             return SourcePlan(
                 name: modelName(ofDirectory: source, locator: locator),
-                files: files.map { PlannedFile(location: LocalPath.join(source, $0), relativeName: $0) })
+                files: files.map {
+                    let location = LocalPath.join(source, $0)
+                    return PlannedFile(location: location, displayName: locator.displayName(of: location), relativeName: $0)
+                })
         }
     }
 
@@ -87,9 +91,10 @@ public struct ModelLoader: Sendable {
     }
 
     private func planIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> SourcePlan {
+        let shown = locator.displayName(of: location)
         let index = try readIndex(at: location, locator: locator)
         guard !index.shardFiles.isEmpty else {
-            throw .inconsistent(file: location, reason: "the weight_map lists no tensors")
+            throw .inconsistent(file: shown, reason: "the weight_map lists no tensors")
         }
         let root = modelRoot(ofIndexAt: location, locator: locator)
         var files: [PlannedFile] = []
@@ -97,36 +102,39 @@ public struct ModelLoader: Sendable {
             let shardLocation = locator.sibling(of: location, relativePath: name)
             if let root, let resolved = locator.canonical(shardLocation),
                !resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") {
-                throw .inconsistent(file: location, reason: "the weight_map names shard \(quoted(name)), which resolves to \(resolved), outside the model's directory \(root)")
+                throw .inconsistent(file: shown, reason: "the weight_map names shard \(quoted(name)), which resolves to \(locator.displayName(of: resolved)), outside the model's directory \(locator.displayName(of: root))")
             }
-            files.append(PlannedFile(location: shardLocation, relativeName: name, listing: IndexListing(index: 0, shard: shard)))
+            files.append(PlannedFile(
+                location: shardLocation, displayName: locator.displayName(of: shardLocation), relativeName: name,
+                listing: IndexListing(index: 0, shard: shard)))
         }
-        let indexName = LocalPath.lastComponent(location)
+        let indexName = LocalPath.lastComponent(shown)
         var name = indexName
         if name == ModelLoader.indexFileName {
             name = modelName(ofDirectory: LocalPath.parent(location), locator: locator)
         } else if name.hasSuffix(".index.json") {
             name.removeLast(".index.json".count)
         }
-        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, relativeName: indexName, index: index)])
+        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, displayName: shown, relativeName: indexName, index: index)])
     }
 
     private func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
-        let source = try locator.open(location, displayName: location)
+        let shown = locator.displayName(of: location)
+        let source = try locator.open(location, displayName: shown)
         guard source.size <= ModelLoader.maximumIndexSize else {
-            throw .unusableSource(location, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
+            throw .unusableSource(shown, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
         }
         do {
             let bytes = try source.copyBytes(in: ByteRange(start: 0, end: source.size))
             return try bytes.withUnsafeBytes { (json) throws(SafetensorsError) -> ShardIndex in
-                try ShardIndex(json: json, file: location)
+                try ShardIndex(json: json, file: shown)
             }
         } catch let error as ByteSourceError {
             throw .source(error)
         } catch let error as SafetensorsError {
             throw .format(error)
         } catch {
-            throw .unusableSource(location, reason: "\(error)")
+            throw .unusableSource(shown, reason: "\(error)")
         }
     }
 
@@ -138,8 +146,8 @@ public struct ModelLoader: Sendable {
         if let repository = HubCache.repository(ofSnapshot: resolved) {
             return String(LocalPath.lastComponent(repository).dropFirst(HubCache.repositoryPrefix.count))
         }
-        let named = LocalPath.lastComponent(directory)
-        return named == "." || named == ".." ? LocalPath.lastComponent(resolved) : named
+        let named = LocalPath.lastComponent(locator.displayName(of: directory))
+        return named == "." || named == ".." ? LocalPath.lastComponent(locator.displayName(of: resolved)) : named
     }
 
     /// The directory every shard of the index at `location` must stay inside, symlinks
@@ -155,7 +163,9 @@ public struct ModelLoader: Sendable {
 
     private func load(_ plan: SourcePlan) throws(ModelError) -> LogicalModel {
         let loader = self
-        let loaded = try plan.files.parallelMap { (file) throws(ModelError) -> LoadedFile in
+        // Files that wait on network round trips are opened many at a time.
+        let width = plan.files.reduce(1) { max($0, locator(for: $1.location).concurrentOpens) }
+        let loaded = try plan.files.parallelMap(width: width) { (file) throws(ModelError) -> LoadedFile in
             try loader.loadFile(file, of: plan)
         }
         return try ModelAssembly(plan: plan, files: loaded).assemble()
@@ -164,11 +174,11 @@ public struct ModelLoader: Sendable {
     private func loadFile(_ file: PlannedFile, of plan: SourcePlan) throws(ModelError) -> LoadedFile {
         let source: any ByteSource
         do {
-            source = try locator(for: file.location).open(file.location, displayName: file.location)
+            source = try locator(for: file.location).open(file.location, displayName: file.displayName)
         } catch {
             guard let listing = file.listing else { throw error }
             let index = plan.indexes[listing.index]
-            throw .inconsistent(file: index.location, reason: "shard \(quoted(index.index.shardFiles[listing.shard])) in the weight_map cannot be opened: \(error)")
+            throw .inconsistent(file: index.displayName, reason: "shard \(quoted(index.index.shardFiles[listing.shard])) in the weight_map cannot be opened: \(error)")
         }
         do {
             return LoadedFile(planned: file, source: source, header: try readHeader(of: source))
@@ -177,7 +187,7 @@ public struct ModelLoader: Sendable {
         } catch let error as SafetensorsError {
             throw .format(error)
         } catch {
-            throw .unusableSource(file.location, reason: "\(error)")
+            throw .unusableSource(file.displayName, reason: "\(error)")
         }
     }
 

@@ -4,6 +4,8 @@ import SafetensorsFormat
 struct PlannedFile: Sendable {
     /// Where the file is, as the loader opens it.
     var location: String
+    /// How messages name the file (a URL without its credentials or query).
+    var displayName: String
     /// The name shown to users, relative to the model.
     var relativeName: String
     /// Which SOURCE argument the file comes from.
@@ -21,8 +23,10 @@ struct IndexListing: Sendable, Hashable {
 
 /// A parsed index and where it was found.
 struct PlannedIndex: Sendable {
-    /// Where the index is, as the user named it.
+    /// Where the index is, as the loader opens it.
     var location: String
+    /// How messages name the index.
+    var displayName: String
     /// The index's name relative to the model.
     var relativeName: String
     var index: ShardIndex
@@ -36,7 +40,7 @@ struct SourcePlan: Sendable {
     var indexes: [PlannedIndex] = []
 
     /// One plan for several sources. Names relative to the model that two sources share are
-    /// qualified with their source's name, or failing that, are their full locations.
+    /// qualified with their source's name, or failing that, are their full display names.
     static func merging(_ plans: [SourcePlan], name: String) -> SourcePlan {
         if plans.count == 1 { return plans[0] }
         var files: [PlannedFile] = []
@@ -49,19 +53,19 @@ struct SourcePlan: Sendable {
             }
             indexes += plan.indexes
         }
-        let fileNames = disambiguated(files.map(\.relativeName), qualifiers: files.map { plans[$0.source].name }, locations: files.map(\.location))
+        let fileNames = disambiguated(files.map(\.relativeName), qualifiers: files.map { plans[$0.source].name }, displayNames: files.map(\.displayName))
         for position in files.indices { files[position].relativeName = fileNames[position] }
         let indexSources = plans.enumerated().flatMap { source, plan in plan.indexes.map { _ in source } }
-        let indexNames = disambiguated(indexes.map(\.relativeName), qualifiers: indexSources.map { plans[$0].name }, locations: indexes.map(\.location))
+        let indexNames = disambiguated(indexes.map(\.relativeName), qualifiers: indexSources.map { plans[$0].name }, displayNames: indexes.map(\.displayName))
         for position in indexes.indices { indexes[position].relativeName = indexNames[position] }
         return SourcePlan(name: name, files: files, indexes: indexes)
     }
 
     /// `names`, where each name that occurs more than once becomes `qualifier/name`, or its
-    /// location if that too occurs more than once.
-    private static func disambiguated(_ names: [String], qualifiers: [String], locations: [String]) -> [String] {
+    /// display name if that too occurs more than once.
+    private static func disambiguated(_ names: [String], qualifiers: [String], displayNames: [String]) -> [String] {
         let qualified = replacingRepeated(names) { qualifiers[$0] + "/" + names[$0] }
-        return replacingRepeated(qualified) { locations[$0] }
+        return replacingRepeated(qualified) { displayNames[$0] }
     }
 
     private static func replacingRepeated(_ names: [String], with replacement: (Int) -> String) -> [String] {
