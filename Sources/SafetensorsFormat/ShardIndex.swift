@@ -68,6 +68,9 @@ public struct ShardIndex: Sendable {
         Int(placementShards[position])
     }
 
+    /// The names of the tensors placed, numbered as the placements.
+    public var tensorNames: NameTable { tensors }
+
     /// The position of the placement of tensor `name`, if the index places it.
     public func position(ofTensorNamed name: String) -> Int? {
         tensors.number(of: name)

@@ -1,4 +1,5 @@
 import SafetensorsFormat
+import Synchronization
 
 /// One file that holds tensors of a model.
 public struct Shard: Sendable {
@@ -55,17 +56,31 @@ public final class LogicalModel: Sendable {
     public let indexes: [IndexSummary]
     /// Things that are odd but not fatal, each one line naming the file.
     public let warnings: [String]
+    /// Every tensor's name, when loading made such a table anyway (the index's, say), kept
+    /// until the namespace takes it: a table of 100k names costs time to make and megabytes
+    /// to keep.
+    private let handedOverNames: Mutex<NameTable?>
 
-    /// Creates a model from parts already checked for consistency.
+    /// Creates a model from parts already checked for consistency; `tensorNames`, if given,
+    /// holds the name of every tensor and no other.
     public init(
         name: String, shards: [Shard], tensors: [ModelTensor],
-        indexes: [IndexSummary] = [], warnings: [String] = []
+        indexes: [IndexSummary] = [], warnings: [String] = [], tensorNames: NameTable? = nil
     ) {
         self.name = name
         self.shards = shards
         self.tensors = tensors
         self.indexes = indexes
         self.warnings = warnings
+        handedOverNames = Mutex(tensorNames)
+    }
+
+    /// The table of every tensor's name made while loading, if any; later calls get nil.
+    func takeTensorNames() -> NameTable? {
+        handedOverNames.withLock { names in
+            defer { names = nil }
+            return names
+        }
     }
 
     /// The sum of all tensors' byte counts.

@@ -30,7 +30,13 @@ struct ModelAssembly {
         let indexes = plan.indexes.map {
             IndexSummary(file: $0.relativeName, metadataJSON: $0.index.metadataJSON, metadataStrings: $0.index.metadataStrings)
         }
-        return LogicalModel(name: plan.name, shards: shards, tensors: tensors, indexes: indexes, warnings: warnings)
+        // A lone index that places every tensor (the check found each placement held) names
+        // exactly the model's tensors: its table serves the namespace as well.
+        let loneIndexNames = plan.indexes.count == 1 && unindexedFiles == 0 && plan.indexes[0].index.placementCount == tensors.count
+            ? plan.indexes[0].index.tensorNames : nil
+        return LogicalModel(
+            name: plan.name, shards: shards, tensors: tensors, indexes: indexes, warnings: warnings,
+            tensorNames: owners ?? loneIndexNames)
     }
 
     /// Every tensor's name, numbered as the tensors are; fails on a name that two files hold.

@@ -69,7 +69,8 @@ struct NamespaceBuilder: Sendable {
         }
         let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
             .filter { views.contains($0.0) }.map(\.1)
-        let planner = TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
+        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout) }
+            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
         // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
         nodes.reserveCapacity(nodes.count + (viewKinds.count + 2) * model.tensors.count)

@@ -18,10 +18,15 @@ struct TensorPathPlanner: Sendable {
     private let names: NameTable
 
     init(names: some Collection<String>, layout: Layout) {
-        self.layout = layout
         var table = NameTable(minimumCapacity: names.count, byteCount: names.reduce(0) { $0 + $1.utf8.count })
         for name in names { _ = table.insert(name) }
-        self.names = table
+        self.init(nameTable: table, layout: layout)
+    }
+
+    /// A planner for the tensors named in `nameTable`.
+    init(nameTable: NameTable, layout: Layout) {
+        self.layout = layout
+        names = nameTable
     }
 
     /// The path of tensor `name`, as arrays.
