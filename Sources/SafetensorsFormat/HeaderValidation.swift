@@ -43,9 +43,20 @@ enum HeaderValidation {
     }
 
     private static func rejectDuplicateNames(_ entries: [HeaderParser.Entry]) throws(SafetensorsError.Problem) {
-        var seen = NameTable(minimumCapacity: entries.count)
-        for entry in entries where !seen.insert(entry.name).inserted {
-            throw .duplicateTensor(name: entry.name)
+        // The names are already strings: a table of their numbers, keyed by hash, is enough.
+        var seen = SlotTable(minimumCapacity: entries.count)
+        for (number, entry) in entries.enumerated() {
+            var name = entry.name
+            let isRepeat = name.withUTF8 { bytes in
+                let hash = NameHasher.hash(UnsafeRawBufferPointer(bytes))
+                let earlier = seen.first(hash: hash) { candidate in
+                    var other = entries[candidate].name
+                    return other.withUTF8 { UnsafeRawBufferPointer($0).hasSameBytes(as: UnsafeRawBufferPointer(bytes)) }
+                }
+                seen.insert(number, hash: hash)
+                return earlier != nil
+            }
+            if isRepeat { throw .duplicateTensor(name: entry.name) }
         }
     }
 
