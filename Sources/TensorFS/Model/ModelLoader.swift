@@ -20,9 +20,10 @@ public struct ModelLoader: Sendable {
     /// Loads all `sources` as one model, merged into one namespace.
     public func loadMerged(_ sources: [String]) throws(ModelError) -> LogicalModel {
         var plans: [SourcePlan] = []
-        for source in sources { plans.append(try plan(source)) }
+        var readAhead = ReadAhead()
+        for source in sources { plans.append(try plan(source, readingAheadInto: &readAhead)) }
         let name = plans.count == 1 ? plans[0].name : "model"
-        return try load(SourcePlan.merging(plans, name: name))
+        return try load(SourcePlan.merging(plans, name: name), readAhead: readAhead)
     }
 
     /// Loads each of `sources` as a model of its own, named after its file or folder.
@@ -30,7 +31,8 @@ public struct ModelLoader: Sendable {
         var models: [LogicalModel] = []
         var usedNames = Set<Utf8Key>()
         for source in sources {
-            var plan = try plan(source)
+            var readAhead = ReadAhead()
+            var plan = try plan(source, readingAheadInto: &readAhead)
             var candidate = plan.name
             var suffix = 2
             while !usedNames.insert(Utf8Key(candidate)).inserted {
@@ -38,7 +40,7 @@ public struct ModelLoader: Sendable {
                 suffix += 1
             }
             plan.name = candidate
-            models.append(try load(plan))
+            models.append(try load(plan, readAhead: readAhead))
         }
         return models
     }
@@ -49,14 +51,17 @@ public struct ModelLoader: Sendable {
         locators.first { $0.handles(location) }!
     }
 
-    /// Looks at one SOURCE and lists the files and index it stands for.
-    private func plan(_ source: String) throws(ModelError) -> SourcePlan {
+    /// Looks at one SOURCE and lists the files and index it stands for. While an index of a
+    /// local directory is read, the headers of the directory's `.safetensors` files are read
+    /// into `readAhead` on the other cores.
+    private func plan(_ source: String, readingAheadInto readAhead: inout ReadAhead) throws(ModelError) -> SourcePlan {
         let locator = locator(for: source)
         let shown = locator.displayName(of: source)
         switch try locator.kind(of: source) {
         case .file:
             if shown.hasSuffix(".json") {
-                return try planIndex(at: source, locator: locator)
+                let siblings = localSiblings(ofIndexAt: source, locator: locator)
+                return try planIndex(at: source, locator: locator, readingAhead: siblings, into: &readAhead)
             }
             var name = LocalPath.lastComponent(shown)
             let relativeName = name
@@ -64,7 +69,8 @@ public struct ModelLoader: Sendable {
             return SourcePlan(name: name, files: [PlannedFile(location: source, displayName: shown, relativeName: relativeName)])
         case .directory(let entries):
             if let indexName = try indexName(in: shown, entries: entries) {
-                return try planIndex(at: LocalPath.join(source, indexName), locator: locator)
+                let siblings = locator is LocalFiles ? entries.filter { $0.hasSuffix(".safetensors") }.map { LocalPath.join(source, $0) } : []
+                return try planIndex(at: LocalPath.join(source, indexName), locator: locator, readingAhead: siblings, into: &readAhead)
             }
             let files = entries.filter { $0.hasSuffix(".safetensors") }
             guard !files.isEmpty else {
@@ -159,14 +165,55 @@ public struct ModelLoader: Sendable {
         return HubCache.repository(ofSnapshot: directory) ?? directory
     }
 
+    /// Plans the index at `location` while the headers of `candidates` (files that are likely
+    /// its shards) are read, all at once; the headers read go into `readAhead`. A candidate
+    /// that cannot be read is left out: if the index names it, it is read again, and its error
+    /// is the one reported.
+    private func planIndex(
+        at location: String, locator: any SourceLocator, readingAhead candidates: [String], into readAhead: inout ReadAhead
+    ) throws(ModelError) -> SourcePlan {
+        guard !candidates.isEmpty else { return try planIndex(at: location, locator: locator) }
+        enum Work: Sendable { case index, header(String) }
+        enum Outcome: Sendable { case plan(SourcePlan), header(String, LoadedHeader?) }
+        let loader = self
+        let outcomes = try ([Work.index] + candidates.map(Work.header)).parallelMap { (work) throws(ModelError) -> Outcome in
+            switch work {
+            case .index:
+                return .plan(try loader.planIndex(at: location, locator: locator))
+            case .header(let candidate):
+                let source = try? locator.open(candidate, displayName: locator.displayName(of: candidate))
+                return .header(candidate, source.flatMap { source in (try? loader.readHeader(of: source)).map { LoadedHeader(source: source, header: $0) } })
+            }
+        }
+        var plan: SourcePlan!
+        for outcome in outcomes {
+            switch outcome {
+            case .plan(let planned): plan = planned
+            case .header(let candidate, let header?): readAhead[candidate] = header
+            case .header(_, nil): continue
+            }
+        }
+        return plan
+    }
+
+    /// The `.safetensors` files beside a local index, which are likely its shards.
+    private func localSiblings(ofIndexAt location: String, locator: any SourceLocator) -> [String] {
+        guard locator is LocalFiles else { return [] }
+        let directory = LocalPath.parent(location)
+        return localDirectoryEntries(directory).filter { $0.hasSuffix(".safetensors") }.map { LocalPath.join(directory, $0) }
+    }
+
     // MARK: Loading
 
-    private func load(_ plan: SourcePlan) throws(ModelError) -> LogicalModel {
+    private func load(_ plan: SourcePlan, readAhead: ReadAhead) throws(ModelError) -> LogicalModel {
         let loader = self
         // Files that wait on network round trips are opened many at a time.
         let width = plan.files.reduce(1) { max($0, locator(for: $1.location).concurrentOpens) }
         let loaded = try plan.files.parallelMap(width: width) { (file) throws(ModelError) -> LoadedFile in
-            try loader.loadFile(file, of: plan)
+            if let early = readAhead[file.location] {
+                return LoadedFile(planned: file, source: early.source, header: early.header)
+            }
+            return try loader.loadFile(file, of: plan)
         }
         return try ModelAssembly(plan: plan, files: loaded).assemble()
     }
@@ -210,6 +257,15 @@ public struct ModelLoader: Sendable {
             try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
         }
     }
+}
+
+/// Headers read ahead, by the location of their file.
+typealias ReadAhead = [String: LoadedHeader]
+
+/// A file opened and its header read, before it is known to be part of the model.
+struct LoadedHeader: Sendable {
+    var source: any ByteSource
+    var header: SafetensorsHeader
 }
 
 /// The layout of a Hugging Face hub cache: `models--org--name/snapshots/REVISION/` holds links
