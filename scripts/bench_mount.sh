@@ -112,7 +112,9 @@ for _ in range(runs):
 _, (ready, walked, sidecars) = mount_seconds(True)
 
 mount_median, reference_median = statistics.median(mounts), statistics.median(references)
-print(f"### Mounting {int(shards) * int(per_shard)} tensors in {shards} shards ({runs} runs, warm cache)\n")
+# Both sides share the machine with whatever else runs: say how busy it was.
+load = os.getloadavg()[0]
+print(f"### Mounting {int(shards) * int(per_shard)} tensors in {shards} shards ({runs} runs, warm cache, {os.cpu_count()} CPUs, load average {load:.1f})\n")
 print("| measure | median | best |")
 print("| --- | ---: | ---: |")
 print(f"| `tensorfs mount` until it returns | {mount_median * 1000:.0f} ms | {min(mounts) * 1000:.0f} ms |")
