@@ -18,6 +18,7 @@ public struct NameHasher {
         state = (seed ^ 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
     }
 
+    /// Adds one byte.
     @inlinable
     public mutating func combine(_ byte: UInt8) {
         pending |= UInt64(byte) << (pendingCount * 8)
@@ -30,6 +31,7 @@ public struct NameHasher {
         }
     }
 
+    /// Adds `bytes`, eight at a time where it can.
     @inlinable
     public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
         guard pendingCount == 0 else {
@@ -49,11 +51,6 @@ public struct NameHasher {
         pending = tail
         pendingCount = UInt64(bytes.count - offset)
         length += UInt64(bytes.count)
-    }
-
-    @inlinable
-    public mutating func combine(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes { combine(byte) }
     }
 
     @inlinable
