@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs every dependency, builds, and runs all tests: Swift unit tests, then end-to-end tests
-# that mount for real and compare every byte with the reference safetensors library, and a
-# short fuzzing session of the header, index and namespace code.
+# Installs every dependency, builds, and runs all tests: Swift unit tests, a short fuzzing session
+# of the header, index and namespace code, then end-to-end tests that mount for real and compare
+# every byte with the reference safetensors library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
