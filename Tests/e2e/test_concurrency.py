@@ -3,8 +3,7 @@ NumPy views, the merged model) from one mount, every byte checked. Reads use O_D
 each one reaches the daemon instead of the kernel's page cache. The daemon's own memory must
 stay flat over a long run of opens and reads.
 
-TENSORFS_SOAK_READS sets the length of the memory test (scripts/sanitize.sh and long sessions
-raise it)."""
+TENSORFS_SOAK_READS sets the length of the memory test (scripts/stress.sh raises it)."""
 import io
 import multiprocessing
 import os
