@@ -1,9 +1,6 @@
 #ifndef TENSORFS_CFUSE_SHIM_H
 #define TENSORFS_CFUSE_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 #include <spawn.h>
@@ -13,8 +10,10 @@ static inline int cfuse_session_loop_mt(struct fuse_session *se, struct fuse_loo
     return fuse_session_loop_mt(se, config);
 }
 
-/// glibc's flag for `posix_spawnattr_setflags` that starts the child in a new session
-/// (visible only with _GNU_SOURCE, which Swift's Glibc module does not set).
-static const short cfuse_posix_spawn_setsid = POSIX_SPAWN_SETSID;
+/// glibc's flag for `posix_spawnattr_setflags` that starts the child in a new session,
+/// POSIX_SPAWN_SETSID in <spawn.h>. That header shows it only under _GNU_SOURCE, and defining
+/// _GNU_SOURCE here would give this module other glibc declarations than Swift's Glibc module
+/// (`fd_set` differs), which breaks clean builds.
+static const short cfuse_posix_spawn_setsid = 0x80;
 
 #endif

@@ -21,8 +21,19 @@ public enum Daemon {
     }
 
     /// Starts `executable` with `arguments` in a new session, its stdio on /dev/null and the
-    /// readiness pipe on descriptor 3, and waits for its report.
-    public static func launch(executable: String, arguments: [String]) -> Outcome {
+    /// readiness pipe on descriptor 3, and waits for its report. When the daemon fails after it
+    /// mounted `mountpoint` (it crashed, say), the mount it left is removed.
+    public static func launch(executable: String, arguments: [String], mountpoint: String) -> Outcome {
+        let absoluteMountpoint = MountTable.realpathWithoutTouchingMount(mountpoint)
+        let wasMounted = MountTable.entry(at: absoluteMountpoint) != nil
+        let outcome = spawnAndWait(executable: executable, arguments: arguments)
+        if case .failed = outcome, !wasMounted, MountTable.entry(at: absoluteMountpoint) != nil {
+            try? Unmounter.unmount(mountpoint, lazy: true)
+        }
+        return outcome
+    }
+
+    private static func spawnAndWait(executable: String, arguments: [String]) -> Outcome {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0, fcntl(fds[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(fds[1], F_SETFD, FD_CLOEXEC) == 0 else {
             return .failed("cannot create a pipe: \(String(cString: strerror(errno)))", warnings: [])
@@ -64,8 +75,15 @@ public enum Daemon {
             }
         }
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return .failed("the daemon exited before the mount was ready (status \(status))", warnings: warnings)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return .failed("the daemon exited before the mount was ready (\(describe(waitStatus: status)))", warnings: warnings)
+    }
+
+    /// "exit status N" or "killed by signal N (NAME)", from a `waitpid` status.
+    static func describe(waitStatus status: Int32) -> String {
+        let signal = status & 0x7f
+        guard signal != 0 else { return "exit status \((status >> 8) & 0xff)" }
+        return "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
     }
 }
 
@@ -76,6 +94,8 @@ public struct ReadinessReporter: Sendable {
     /// Reports on `descriptor`.
     public init(descriptor: Int32) {
         self.descriptor = descriptor
+        // Programs the daemon starts (fusermount3) must not hold the launcher waiting.
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
     }
 
     /// Passes on a warning for the user.

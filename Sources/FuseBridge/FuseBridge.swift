@@ -1,5 +1,6 @@
 import CFuse
 import SafetensorsFormat
+import Synchronization
 import TensorFS
 #if canImport(Glibc)
 import Glibc
@@ -15,6 +16,9 @@ public final class FuseBridge: @unchecked Sendable {
     private let tracing: Bool
     /// The running session, set before requests arrive.
     var session: OpaquePointer?
+    /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
+    var deferredReadAhead: (path: String, kibibytes: Int)?
+    let readAheadPending = Atomic<Bool>(false)
 
     /// A bridge for `fileSystem`; `onReady` runs once the kernel has opened the connection, and
     /// returning false from it (nobody waits for the mount any more) ends the session.
@@ -26,8 +30,12 @@ public final class FuseBridge: @unchecked Sendable {
         owner = (getuid(), getgid())
     }
 
+    /// The bridge serving `request`. Any request after INIT means the kernel has handled the
+    /// INIT reply, so settings deferred until then are applied here.
     static func of(_ request: fuse_req_t?) -> FuseBridge {
-        Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        let bridge = Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        bridge.applyDeferredSettings()
+        return bridge
     }
 
     func trace(_ message: @autoclosure () -> String) {
@@ -133,12 +141,7 @@ public final class FuseBridge: @unchecked Sendable {
         let generated = handle == 0 ? nil : Unmanaged<GeneratedBytes>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(handle))!).takeUnretainedValue()
         do {
             let result = try fileSystem.withContents(of: InodeNumber(inode), generated: generated, offset: UInt64(offset), count: size) { pieces in
-                withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(pieces.count, 1)) { vectors in
-                    for (index, piece) in pieces.enumerated() {
-                        vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: piece.baseAddress), iov_len: piece.count)
-                    }
-                    return fuse_reply_iov(request, vectors.baseAddress, Int32(pieces.count))
-                }
+                replyData(request, pieces)
             }
             // The kernel copies straight from the mapping; if a source shrank underneath, that copy
             // fails here (EFAULT) and the kernel answers the reader with EIO.
@@ -148,6 +151,27 @@ public final class FuseBridge: @unchecked Sendable {
         } catch {
             log.write(.error, "read of inode \(inode) at \(offset) failed: \(error)")
             fuse_reply_err(request, EIO)
+        }
+    }
+
+    /// Replies with `pieces` in order, pointing libfuse at their memory. A single piece goes
+    /// through `fuse_reply_data`, which sends it without allocating; several need
+    /// `fuse_reply_iov`, which allocates a small vector but still copies no data.
+    private func replyData(_ request: fuse_req_t?, _ pieces: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int32 {
+        switch pieces.count {
+        case 0:
+            return fuse_reply_buf(request, nil, 0)
+        case 1:
+            let piece = fuse_buf(size: pieces[0].count, flags: fuse_buf_flags(rawValue: 0), mem: UnsafeMutableRawPointer(mutating: pieces[0].baseAddress), fd: -1, pos: 0)
+            var vector = fuse_bufvec(count: 1, idx: 0, off: 0, buf: piece)
+            return fuse_reply_data(request, &vector, FUSE_BUF_NO_SPLICE)
+        default:
+            return withUnsafeTemporaryAllocation(of: iovec.self, capacity: pieces.count) { vectors in
+                for (index, piece) in pieces.enumerated() {
+                    vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: piece.baseAddress), iov_len: piece.count)
+                }
+                return fuse_reply_iov(request, vectors.baseAddress, Int32(pieces.count))
+            }
         }
     }
 

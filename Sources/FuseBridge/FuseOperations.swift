@@ -33,6 +33,11 @@ enum FuseOperations {
             }
             fuse_reply_entry(request, &entry)
         }
+        // The kernel counts the lookups it holds on each inode (lookup, readdirplus and create
+        // replies add one) and returns them with forget. A filesystem that frees inodes must keep
+        // those counts; here every inode is a fixed index into the immutable namespace, valid
+        // until unmount, so there is nothing to count or free and forgets only need their
+        // (empty) reply.
         ops.forget = { request, _, _ in fuse_reply_none(request) }
         ops.forget_multi = { request, _, _ in fuse_reply_none(request) }
         ops.getattr = { request, inode, _ in

@@ -35,7 +35,8 @@ extension FuseBridge {
     /// unmounted or a SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
     public func serve(_ settings: MountSettings) throws(MountError) {
         LibfuseLog.capture(into: log)
-        let options = (["ro", "default_permissions", "fsname=tensorfs", "subtype=tensorfs"] + settings.fuseOptions).joined(separator: ",")
+        // `ro` comes last so that no user option can turn writing on.
+        let options = (["default_permissions", "fsname=tensorfs", "subtype=tensorfs"] + settings.fuseOptions + ["ro"]).joined(separator: ",")
         let words: [String] = ["tensorfs", "-o", options]
         let arguments: [UnsafeMutablePointer<CChar>?] = words.map { word in word.withCString { strdup($0) } }
         defer { arguments.forEach { free($0) } }
@@ -59,7 +60,7 @@ extension FuseBridge {
         }
         defer { fuse_session_unmount(session) }
         if let readAhead = settings.readAheadKiB {
-            setReadAhead(kibibytes: readAhead, mountpoint: settings.mountpoint)
+            scheduleReadAhead(kibibytes: readAhead, mountpoint: settings.mountpoint)
         }
         log.write(.info, "mounted at \(settings.mountpoint)")
         var config = fuse_loop_config(clone_fd: 1, max_idle_threads: UInt32(settings.idleThreads))
@@ -67,14 +68,24 @@ extension FuseBridge {
         log.write(.info, "session ended (\(status)), unmounting \(settings.mountpoint)")
     }
 
-    /// Raises the kernel's read-ahead for this mount so that sequential reads arrive as large
-    /// requests. Needs root; without it, the default (128 KiB) stays.
-    private func setReadAhead(kibibytes: Int, mountpoint: String) {
+    /// Arranges for the kernel's read-ahead of this mount to be raised, so that sequential reads
+    /// arrive as large requests. The kernel lowers it to what the INIT reply allows while it
+    /// handles that reply, so the raise happens on the first request after INIT (see
+    /// `applyDeferredSettings`). Needs root; without it, the default (128 KiB) stays.
+    private func scheduleReadAhead(kibibytes: Int, mountpoint: String) {
         guard let device = MountTable.device(of: mountpoint) else {
             log.write(.info, "read-ahead unchanged: \(mountpoint) not found in /proc/self/mountinfo")
             return
         }
-        let path = "/sys/class/bdi/\(device)/read_ahead_kb"
+        deferredReadAhead = (path: "/sys/class/bdi/\(device)/read_ahead_kb", kibibytes: kibibytes)
+        readAheadPending.store(true, ordering: .releasing)
+    }
+
+    /// Writes the deferred read-ahead setting, once.
+    func applyDeferredSettings() {
+        guard readAheadPending.load(ordering: .acquiring),
+              readAheadPending.compareExchange(expected: true, desired: false, ordering: .acquiringAndReleasing).exchanged,
+              let (path, kibibytes) = deferredReadAhead else { return }
         guard let file = fopen(path, "w") else {
             log.write(.info, "read-ahead unchanged: cannot open \(path): \(String(cString: strerror(errno)))")
             return

@@ -5,37 +5,54 @@ import TensorFS
 import Glibc
 #endif
 
-/// Routes libfuse's own messages into the event log and remembers the last one, so that a
+/// Routes libfuse's own messages into the event log and remembers the last error, so that a
 /// failed mount can say why in one line.
+///
+/// libfuse writes some messages in several calls (an unknown option is reported as three
+/// fragments), so fragments are held until the newline that ends the message.
 enum LibfuseLog {
-    private static let state = Mutex<(log: EventLog, last: String?)>((.disabled, nil))
+    private struct State {
+        var log: EventLog = .disabled
+        var last: String?
+        var pending = ""
+        var pendingIsError = false
+    }
+
+    private static let state = Mutex(State())
 
     /// Sends libfuse's messages to `log` from now on.
     static func capture(into log: EventLog) {
-        state.withLock { $0 = (log, nil) }
+        state.withLock { $0 = State(log: log) }
         fuse_set_log_func { level, format, arguments in
             guard let arguments else { return }
             var buffer = [CChar](repeating: 0, count: 1024)
             _ = vsnprintf(&buffer, buffer.count, format, arguments)
             let length = buffer.firstIndex(of: 0) ?? buffer.count
-            let message = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingTrailingWhitespace()
-            LibfuseLog.record(message, isError: level.rawValue <= FUSE_LOG_ERR.rawValue)
+            let fragment = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            LibfuseLog.record(fragment, isError: level.rawValue <= FUSE_LOG_ERR.rawValue)
         }
     }
 
-    private static func record(_ message: String, isError: Bool) {
-        let log = state.withLock { state in
-            if isError { state.last = message }
-            return state.log
+    private static func record(_ fragment: String, isError: Bool) {
+        let (log, finished) = state.withLock { state -> (EventLog, (message: String, isError: Bool)?) in
+            state.pending += fragment
+            state.pendingIsError = state.pendingIsError || isError
+            guard fragment.hasSuffix("\n") else { return (state.log, nil) }
+            let finished = (message: state.pending.trimmingTrailingWhitespace(), isError: state.pendingIsError)
+            (state.pending, state.pendingIsError) = ("", false)
+            if finished.isError { state.last = finished.message }
+            return (state.log, finished)
         }
-        log.write(isError ? .error : .debug, "libfuse: \(message)")
+        if let finished {
+            log.write(finished.isError ? .error : .debug, "libfuse: \(finished.message)")
+        }
     }
 
     /// The last error libfuse reported, and forgets it.
     static func takeLastError() -> String? {
         state.withLock { state in
             defer { state.last = nil }
-            return state.last
+            return state.last ?? (state.pending.isEmpty ? nil : state.pending.trimmingTrailingWhitespace())
         }
     }
 }

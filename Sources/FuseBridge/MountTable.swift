@@ -42,18 +42,50 @@ public enum MountTable {
         return entry(at: absolute)?.device
     }
 
-    /// Resolves the parent directory (never the mountpoint itself, which may hang).
+    /// The absolute path of `path` with every symlink resolved, the last one included, without
+    /// looking inside the directory it names: a `stat` there would wait on a hung daemon, so the
+    /// parent is resolved with `realpath` and the last component with `readlink` alone (a path
+    /// ending in `.` or `..` is resolved whole).
     public static func realpathWithoutTouchingMount(_ path: String) -> String {
+        var current = path
+        // As many links as the kernel follows before it gives up with ELOOP.
+        for _ in 0..<40 {
+            let (parent, resolved) = resolvingParent(of: current)
+            guard entry(at: resolved) == nil, let target = linkTarget(of: resolved) else { return resolved }
+            current = target.hasPrefix("/") ? target : (parent == "/" ? "/" : parent + "/") + target
+        }
+        return current
+    }
+
+    /// The resolved parent directory of `path`, and `path` below it.
+    private static func resolvingParent(of path: String) -> (parent: String, path: String) {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let last = trimmed.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last == "." || last == "..", let whole = realpath(trimmed, nil) {
+            // `.` and `..` name no entry of their own: resolve them whole (no symlink is left
+            // to follow, so the parent is not needed).
+            defer { free(whole) }
+            let resolved = String(cString: whole)
+            return (resolved, resolved)
+        }
         guard let slash = trimmed.lastIndex(of: "/") else {
-            return currentDirectory() + "/" + trimmed
+            let directory = currentDirectory()
+            return (directory, directory == "/" ? "/" + trimmed : directory + "/" + trimmed)
         }
         let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
         let name = String(trimmed[trimmed.index(after: slash)...])
-        guard let resolved = realpath(parent, nil) else { return trimmed }
+        guard let resolved = realpath(parent, nil) else { return (parent, trimmed) }
         defer { free(resolved) }
         let base = String(cString: resolved)
-        return base == "/" ? "/" + name : base + "/" + name
+        return (base, base == "/" ? "/" + name : base + "/" + name)
+    }
+
+    /// What the symlink at `path` points to, or nil when `path` is not a symlink.
+    private static func linkTarget(of path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func currentDirectory() -> String {

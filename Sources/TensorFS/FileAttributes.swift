@@ -21,3 +21,24 @@ public struct ExtendedAttribute: Sendable, Hashable {
     /// The value's bytes.
     public var value: [UInt8]
 }
+
+extension ExtendedAttribute {
+    /// The `user.tensorfs.*` attributes of a file presenting `tensor` with `shape` (its own, or
+    /// one rank's slice of it).
+    static func describing(_ tensor: ModelTensor, in model: LogicalModel, shape: [UInt64]) -> [ExtendedAttribute] {
+        [
+            ("name", tensor.name), ("dtype", tensor.info.dtype.name), ("shape", shapeText(shape)),
+            ("file", model.shards[tensor.shard].relativeName), ("offset", String(tensor.fileRange.start)),
+        ].map(named)
+    }
+
+    /// `user.tensorfs.NAME` with `value`.
+    static func named(_ name: String, _ value: String) -> ExtendedAttribute {
+        ExtendedAttribute(name: "user.tensorfs." + name, value: Array(value.utf8))
+    }
+
+    /// A shape as `[a,b,c]`.
+    static func shapeText(_ shape: [UInt64]) -> String {
+        "[" + shape.map(String.init).joined(separator: ",") + "]"
+    }
+}

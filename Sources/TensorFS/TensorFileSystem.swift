@@ -30,10 +30,14 @@ public final class TensorFileSystem: Sendable {
     private let mergedHeaders: [Lazy<GeneratedBytes?>]
     private let metadataFiles: [Lazy<GeneratedBytes>]
     private let newestTimes: [Timestamp]
+    /// The `tp-N/rank-R/` trees, when asked for.
+    private let tensorParallel: TensorParallelViews?
 
-    /// Builds the namespace over `models`.
-    public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions()) {
+    /// Builds the namespace over `models`, with the tensor-parallel views of `tensorParallel`.
+    public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions(), tensorParallel: TensorParallelPlan? = nil) {
         self.models = models
+        let parallelViews = tensorParallel.map { TensorParallelViews(models: models, plan: $0) }
+        self.tensorParallel = parallelViews
         var starts = [0]
         for model in models { starts.append(starts.last! + model.tensors.count) }
         firstTensor = starts
@@ -42,10 +46,7 @@ public final class TensorFileSystem: Sendable {
         mergedHeaders = zip(models, merged).map { model, plan in
             Lazy {
                 guard case .success(let layout) = plan, layout.headerLength != nil else { return nil }
-                var bytes: [UInt8] = []
-                let header = MergedModel.headerText(for: model, dataStarts: layout.dataStarts)
-                withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
-                return GeneratedBytes(bytes + header)
+                return GeneratedBytes(MergedModel.lengthPrefixed(MergedModel.headerText(for: model, dataStarts: layout.dataStarts)))
             }
         }
         metadataFiles = zip(models, merged).map { model, plan in
@@ -63,6 +64,7 @@ public final class TensorFileSystem: Sendable {
             if case .success = merged[number] { generated.append(.mergedModel) }
             builder.addModel(model, number: UInt32(number), firstTensor: starts[number], at: root,
                              layout: options.layout, views: options.views, generatedFiles: generated)
+            parallelViews?.addTrees(ofModel: number, at: root, to: &builder, layout: options.layout, views: options.views)
         }
         namespace = builder.build()
     }
@@ -100,7 +102,12 @@ public final class TensorFileSystem: Sendable {
         case .tensor, .sidecar, .npy:
             let (model, tensor) = self.tensor(payload)
             return model.shards[tensor.shard].source.modificationTime
-        default:
+        case .slice, .sliceSidecar, .sliceNpy:
+            let (model, tensor) = tensorParallel!.tensor(ofSlice: payload)
+            return model.shards[tensor.shard].source.modificationTime
+        case .rankMetadata, .rankModel:
+            return newestTimes[tensorParallel!.modelNumber(ofView: payload)]
+        case .directory, .metadata, .mergedModel:
             return newestTimes[payload]
         }
     }
@@ -149,6 +156,8 @@ public final class TensorFileSystem: Sendable {
             return metadataFiles[payload].value
         case .mergedModel:
             return mergedHeaders[payload].value
+        case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
+            return tensorParallel!.generatedPrefix(kind: kind, payload: payload)
         }
     }
 
@@ -170,6 +179,8 @@ public final class TensorFileSystem: Sendable {
                 return FileLayout(prefix: nil, body: .source(source, ByteRange(start: 0, end: source.size)))
             }
             return FileLayout(prefix: generated ?? mergedHeaders[payload].value, body: .shards(model, merged))
+        case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
+            return tensorParallel!.fileLayout(kind: kind, payload: payload, generated: generated)
         }
     }
 
@@ -177,12 +188,15 @@ public final class TensorFileSystem: Sendable {
 
     /// The `user.tensorfs.*` attributes of a tensor's files; empty for other nodes.
     public func extendedAttributes(of inode: InodeNumber) -> [ExtendedAttribute] {
-        guard let (kind, payload) = namespace.entry(inode), [.tensor, .sidecar, .npy].contains(kind) else { return [] }
-        let (model, tensor) = self.tensor(payload)
-        let shape = "[" + tensor.info.shape.map(String.init).joined(separator: ",") + "]"
-        return [
-            ("name", tensor.name), ("dtype", tensor.info.dtype.name), ("shape", shape),
-            ("file", model.shards[tensor.shard].relativeName), ("offset", String(tensor.fileRange.start)),
-        ].map { ExtendedAttribute(name: "user.tensorfs." + $0.0, value: Array($0.1.utf8)) }
+        guard let (kind, payload) = namespace.entry(inode) else { return [] }
+        switch kind {
+        case .tensor, .sidecar, .npy:
+            let (model, tensor) = self.tensor(payload)
+            return ExtendedAttribute.describing(tensor, in: model, shape: tensor.info.shape)
+        case .slice, .sliceSidecar, .sliceNpy:
+            return tensorParallel!.extendedAttributes(ofSlice: payload)
+        case .directory, .metadata, .mergedModel, .rankMetadata, .rankModel:
+            return []
+        }
     }
 }

@@ -11,8 +11,24 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print JSON for scripts: {\"metadata\": {...}, \"tensors\": [...]}.")
     var json = false
 
+    @Option(help: "List only tensors whose whole name matches this shell pattern (*, ?, [...]).")
+    var filter: String?
+
+    @Option(help: "Order of the listing: name, size (largest first) or file (as stored).")
+    var sort: InspectQuery.Order = .name
+
+    @Option(help: "List at most this many tensors; totals still count every match.")
+    var limit: Int?
+
+    @Flag(help: "Print only the totals per dtype and per file, and the summary line.")
+    var summary = false
+
     @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory.")
     var sources: [String]
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must not be negative.") }
+    }
 
     func run() throws {
         let model: LogicalModel
@@ -22,7 +38,9 @@ struct InspectCommand: ParsableCommand {
             fail("\(error)")
         }
         for warning in model.warnings { printError("tensorfs: warning: \(warning)") }
-        let report = InspectReport(model: model)
-        writeOut(json ? report.json() : Array(report.table().utf8))
+        let report = InspectReport(model: model, query: InspectQuery(pattern: filter, order: sort, limit: limit))
+        writeOut(json ? report.json() : Array(report.table(listingTensors: !summary).utf8))
     }
 }
+
+extension InspectQuery.Order: ExpressibleByArgument {}

@@ -45,12 +45,18 @@ struct MountCommand: ParsableCommand {
     @Option(help: "Kernel read-ahead for the mount in KiB (needs root; 0 keeps the kernel's default).")
     var readAhead: Int = 4096
 
+    @OptionGroup(title: "Tensor-parallel views")
+    var tensorParallel: TensorParallelArguments
+
     @Option(help: .hidden)
     var readinessDescriptor: Int32?
 
     func validate() throws {
         guard paths.count >= 2 else {
             throw ValidationError("Give at least one SOURCE and a MOUNTPOINT.")
+        }
+        if debug && !foreground && logFile == nil && readinessDescriptor == nil {
+            throw ValidationError("--debug needs --foreground or --log-file: the background daemon has no terminal to write to.")
         }
         _ = try viewSet()
     }
@@ -59,7 +65,7 @@ struct MountCommand: ParsableCommand {
         if foreground || readinessDescriptor != nil {
             serve()
         }
-        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments()) {
+        switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments(), mountpoint: paths.last!) {
         case .ready(let warnings):
             warnings.forEach { printError("tensorfs: warning: \($0)") }
         case .failed(let message, let warnings):
@@ -71,22 +77,31 @@ struct MountCommand: ParsableCommand {
     /// Loads the model, mounts and serves until unmounted; reports to the launcher if there is one.
     private func serve() -> Never {
         let reporter = readinessDescriptor.map(ReadinessReporter.init(descriptor:))
-        let log = openLog()
+        if reporter != nil {
+            // A background daemon must not keep the directory it was started from busy; every
+            // path it was given is absolute.
+            _ = chdir("/")
+        }
         let mountpoint = paths.last!
+        var log = EventLog.disabled
         do {
-            try MountPreflight.check(mountpoint: mountpoint)
+            log = try openLog()
             let loader = ModelLoader()
             let sources = Array(paths.dropLast())
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
+            try MountPreflight.check(mountpoint: mountpoint)
             for warning in models.flatMap(\.warnings) {
                 log.write(.warning, warning)
                 if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
             }
             let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
-            let fileSystem = TensorFileSystem(models: models, options: options)
+            let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try tensorParallel.plan(for: models))
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
-            let settings = MountSettings(mountpoint: mountpoint, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
+            // Resolved before mounting: once mounted, resolving a path that passes through the
+            // mount (`mnt/../mnt`) would wait on this very daemon.
+            let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
+            let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
             try bridge.serve(settings)
             Glibc.exit(0)
         } catch {
@@ -96,11 +111,13 @@ struct MountCommand: ParsableCommand {
         }
     }
 
-    private func openLog() -> EventLog {
+    /// The log file if one was asked for, else stderr in the foreground and nothing in the
+    /// background (a daemon's stderr is /dev/null).
+    private func openLog() throws(LogFileError) -> EventLog {
         let level: EventLog.Level = debug ? .debug : (logFile != nil ? .info : .warning)
         if let logFile {
             let descriptor = open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if descriptor < 0 { fail("\(logFile): cannot open the log file: \(String(cString: strerror(errno)))") }
+            if descriptor < 0 { throw LogFileError(path: logFile, errno: errno) }
             return EventLog(descriptor: descriptor, level: level)
         }
         return readinessDescriptor == nil ? EventLog(descriptor: 2, level: level) : .disabled
@@ -126,6 +143,7 @@ struct MountCommand: ParsableCommand {
         if separate { arguments.append("--separate") }
         if debug { arguments.append("--debug") }
         if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
+        arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
         return arguments + ["--"] + paths.map(Self.absolute)
     }
@@ -146,3 +164,11 @@ struct MountCommand: ParsableCommand {
 }
 
 extension Layout: ExpressibleByArgument {}
+
+/// The log file asked for cannot be opened.
+struct LogFileError: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+
+    var description: String { "\(path): cannot open the log file: \(String(cString: strerror(errno)))" }
+}

@@ -1,13 +1,16 @@
 """Fixtures for end-to-end tests: the built binary, the sample model, model generators and
 real mounts that are always unmounted afterwards."""
+import json
 import os
 import pathlib
 import shutil
+import struct
 import subprocess
 import time
 
 import numpy as np
 import pytest
+from safetensors import deserialize
 from safetensors.numpy import save_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -17,6 +20,7 @@ SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
 @pytest.fixture(scope="session")
 def tensorfs_bin():
     path = os.environ.get("TENSORFS_BIN")
+    path = os.path.abspath(path) if path else None
     if not path:
         bin_dir = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=REPO, text=True).strip()
         path = os.path.join(bin_dir, "tensorfs")
@@ -95,3 +99,67 @@ def write_model(path, tensors, metadata=None):
     # np.require keeps scalars 0-d; np.ascontiguousarray would make them 1-d.
     save_file({name: np.require(array, requirements="C") for name, array in tensors.items()}, str(path), metadata=metadata)
     return path
+
+
+def write_raw_model(path, entries, metadata=None):
+    """Writes a safetensors file by hand, for names and dtypes the reference writer refuses:
+    `entries` is a list of (name, dtype, shape, data bytes), laid out in that order. Returns
+    its path."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header, offset = {}, 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, data in entries:
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    text = json.dumps(header, ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(entry[3] for entry in entries))
+    return path
+
+
+def reference_bytes(path):
+    """{name: raw bytes} of every tensor, as the reference library reads them."""
+    return {name: bytes(entry["data"]) for name, entry in deserialize(pathlib.Path(path).read_bytes())}
+
+
+def daemons_serving(mountpoint):
+    """Process ids of tensorfs processes whose command line names `mountpoint`."""
+    target = os.fsencode(str(mountpoint))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                arguments = file.read().split(b"\0")
+        except OSError:
+            continue
+        if b"mount" in arguments and target in arguments and any(argument.endswith(b"tensorfs") for argument in arguments[:1]):
+            found.append(int(entry))
+    return found
+
+
+def wait_until(condition, what, limit=60):
+    """Polls `condition` until it holds; fails after `limit` seconds (a hang, not a speed test)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting until {what}"
+        time.sleep(0.05)
+
+
+def assert_one_line_failure(result, *fragments):
+    """The command failed with exit 1 and one line on stderr that holds every fragment."""
+    assert result.returncode == 1, result
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tensorfs: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert result.stdout == ""
+
+
+def assert_nothing_left(mountpoint):
+    """Nothing is mounted at `mountpoint` and no daemon for it is still running."""
+    assert not is_mounted(mountpoint)
+    wait_until(lambda: not daemons_serving(mountpoint), f"no daemon serves {mountpoint}")

@@ -7,35 +7,10 @@ import struct
 import numpy as np
 import pytest
 import safetensors
-from safetensors import TensorSpec, safe_open, serialize
+from safetensors import safe_open
 
 from conftest import run
-
-# Every dtype the reference writer accepts, by its writer name (F6 is not writable there).
-WRITER_DTYPES = {
-    "bool": 8, "uint8": 8, "int8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32,
-    "int64": 64, "uint64": 64, "float16": 16, "bfloat16": 16, "float32": 32, "float64": 64,
-    "complex64": 64, "float8_e5m2": 8, "float8_e4m3fn": 8, "float8_e8m0fnu": 8,
-    "float8_e4m3fnuz": 8, "float8_e5m2fnuz": 8, "float4_e2m1fn_x2": 4,
-}
-
-
-def serialize_raw(tensors, metadata=None):
-    """Serializes {name: (writer dtype, shape, bytes)} with the reference writer. For the packed
-    F4 type the writer takes the storage shape (two elements per byte in the last dimension)."""
-    buffers = {name: np.frombuffer(data, dtype=np.uint8).copy() for name, (_, _, data) in tensors.items()}
-    specs = {
-        name: TensorSpec(dtype=dtype, shape=storage_shape(dtype, shape), data_ptr=buffers[name].ctypes.data, data_len=len(data))
-        for name, (dtype, shape, data) in tensors.items()
-    }
-    return serialize(specs, metadata=metadata)
-
-
-def storage_shape(dtype, shape):
-    if dtype == "float4_e2m1fn_x2":
-        return [*shape[:-1], shape[-1] // 2]
-    return list(shape)
-
+from reference import WRITER_DTYPES, serialize_raw
 
 def reference_view(path):
     """What the reference sees: {name: (dtype, shape, bytes)} and the metadata."""
@@ -88,13 +63,35 @@ def test_every_writable_dtype_is_seen_as_the_reference_sees_it(tensorfs_bin, tmp
     assert_agrees_with_reference(tensorfs_bin, path)
 
 
-def test_the_human_table_lists_every_tensor_and_a_summary(tensorfs_bin, sample_model):
+def test_the_human_table_lists_every_tensor_then_totals_and_a_summary(tensorfs_bin, sample_model):
     result = run(tensorfs_bin, "inspect", sample_model)
     assert result.returncode == 0
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "DTYPE", "SHAPE", "SIZE"]
-    assert len(lines) == 1 + 104 + 1
-    assert lines[-1].startswith("104 tensors, ") and "F32 103" in lines[-1] and "I64 1" in lines[-1]
+    tensors, dtypes, summary = result.stdout.rstrip("\n").split("\n\n")
+    rows = tensors.splitlines()
+    assert rows[0].split() == ["NAME", "DTYPE", "SHAPE", "SIZE"]
+    assert len(rows) == 1 + 104
+    assert [row.split()[0] for row in rows[1:]] == sorted(row.split()[0] for row in rows[1:])
+    assert [line.split()[:2] for line in dtypes.splitlines()] == [["DTYPE", "TENSORS"], ["F32", "103"], ["I64", "1"]]
+    assert summary.startswith("104 tensors, ") and "F32 103" in summary and "I64 1" in summary
+
+
+def test_a_filter_sort_and_limit_select_what_is_listed(tensorfs_bin, sample_model):
+    result = run(tensorfs_bin, "inspect", "--json", "--filter", "encoder.layer.0.*", "--sort", "size", "--limit", "3", sample_model)
+    listed = json.loads(result.stdout)["tensors"]
+    with safe_open(str(sample_model), "np") as reference:
+        matching = [name for name in reference.keys() if name.startswith("encoder.layer.0.")]
+        sizes = {name: reference.get_tensor(name).nbytes for name in matching}
+    assert len(listed) == 3
+    assert [tensor["name"] for tensor in listed] == sorted(matching, key=lambda name: (-sizes[name], name))[:3]
+    table = run(tensorfs_bin, "inspect", "--filter", "encoder.layer.0.*", "--limit", "3", sample_model).stdout
+    assert f"… {len(matching) - 3} more" in table
+    assert table.rstrip().splitlines()[-1].startswith(f"{len(matching)} tensors (of 104)")
+
+
+def test_summary_mode_prints_only_totals(tensorfs_bin, sample_model):
+    output = run(tensorfs_bin, "inspect", "--summary", sample_model).stdout
+    assert output.splitlines()[0].split() == ["DTYPE", "TENSORS", "SIZE"]
+    assert "embeddings" not in output
 
 
 # Crafted headers: (id, JSON header text, data length). The verdict comes from the reference.

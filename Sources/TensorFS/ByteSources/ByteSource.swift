@@ -13,6 +13,14 @@ public protocol ByteSource: AnyObject, Sendable {
     /// Copies the bytes of `range` out of the source (for headers and other small reads).
     func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8]
 
+    /// Copies the bytes of `range` into `buffer`, which holds exactly `range.count` bytes. Unlike
+    /// reading through `withMemory(of:_:)`, this never faults on a source that shrank: it throws.
+    func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError)
+
+    /// Copies the bytes of each of `ranges`, in order and end to end, into `buffer`, which holds
+    /// exactly their total: a gather of many small ranges, as safe as `copyBytes(in:into:)`.
+    func copyBytes(in ranges: [ByteRange], into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError)
+
     /// Calls `body` with memory holding the bytes of `range`, in order, as one or more pieces.
     /// The memory is valid only until `body` returns; it is never copied on the way.
     func withMemory<Result>(
@@ -28,6 +36,26 @@ public protocol ByteSource: AnyObject, Sendable {
 }
 
 extension ByteSource {
+    public func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        let bytes = try copyBytes(in: range)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    }
+
+    /// Asks for every range ahead, then copies them one by one.
+    public func copyBytes(in ranges: [ByteRange], into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        for range in ranges { prefetch(range) }
+        try copyOneByOne(ranges, into: buffer)
+    }
+
+    /// Copies each of `ranges` with `copyBytes(in:into:)`, end to end into `buffer`.
+    func copyOneByOne(_ ranges: [ByteRange], into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        var offset = 0
+        for range in ranges {
+            try copyBytes(in: range, into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + Int(range.count)]))
+            offset += Int(range.count)
+        }
+    }
+
     public func maximumPieceCount(for range: ByteRange) -> Int { 1 }
     public func prefetch(_ range: ByteRange) {}
 }

@@ -13,6 +13,8 @@ struct FileLayout {
         case source(any ByteSource, ByteRange)
         /// The data buffers of a model's shards end to end, as in `MergedModel`.
         case shards(LogicalModel, MergedModel)
+        /// Tensor slices of one rank end to end, as in `RankModelFile` (or just one).
+        case slices(SliceRun)
     }
 
     var size: UInt64 {
@@ -21,14 +23,23 @@ struct FileLayout {
         case .none: return prefixSize
         case .source(_, let range): return prefixSize + range.count
         case .shards(_, let merged): return prefixSize + merged.dataStarts.last!
+        case .slices(let run): return prefixSize + run.size
         }
     }
 
-    /// A piece of the file: generated memory, or a range of a source.
+    /// A piece of the file: generated memory, a range of a source, or part of a block gathered
+    /// from a source when the read is served.
     enum Segment {
         case memory(UnsafeRawBufferPointer)
         case source(any ByteSource, ByteRange)
+        /// A range of a source that lies within `extent`, the part of the source the file
+        /// shows: the source is asked to read ahead within the extent, never past it.
+        case sourceWithin(any ByteSource, ByteRange, extent: ByteRange)
+        case gathered(GatheredPiece)
     }
+
+    /// How far past a read within an extent the source is asked to read ahead.
+    static let readAheadWithinExtent: UInt64 = 8 << 20
 
     /// Calls `visit` for each segment that makes up `range` of the file, in order.
     func forEachSegment(in range: ByteRange, _ visit: (Segment) -> Void) {
@@ -60,33 +71,44 @@ struct FileLayout {
                 offset = end
                 shardNumber += 1
             }
+        case .slices(let run):
+            run.forEachSegment(in: bodyRange, visit)
         }
     }
 
     /// Calls `body` with memory pieces that hold `range` of the file (clamped to its end),
-    /// pinning every source's memory until `body` returns.
+    /// pinning every source's memory until `body` returns. Segments and pieces are gathered on
+    /// the stack: a read allocates nothing.
     func withPieces<Result>(
         of range: ByteRange,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
     ) throws(ByteSourceError) -> Result {
         let clamped = ByteRange(start: min(range.start, size), end: min(range.end, size))
-        var capacity = 0
+        var segmentCount = 0
+        var pieceCapacity = 0
         forEachSegment(in: clamped) { segment in
+            segmentCount += 1
             switch segment {
-            case .memory: capacity += 1
-            case .source(let source, let sourceRange): capacity += source.maximumPieceCount(for: sourceRange)
+            case .memory, .gathered: pieceCapacity += 1
+            case .source(let source, let sourceRange), .sourceWithin(let source, let sourceRange, _):
+                pieceCapacity += source.maximumPieceCount(for: sourceRange)
             }
         }
-        return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(capacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
-            var segments: [Segment] = []
-            segments.reserveCapacity(4)
-            forEachSegment(in: clamped) { segments.append($0) }
-            return try gather(segments[...], into: pieces, filled: 0, body)
+        return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: max(segmentCount, 1)) { (segments) throws(ByteSourceError) -> Result in
+            var initialized = 0
+            forEachSegment(in: clamped) { segment in
+                segments.initializeElement(at: initialized, to: segment)
+                initialized += 1
+            }
+            defer { segments.extracting(..<initialized).deinitialize() }
+            return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(pieceCapacity, 1)) { (pieces) throws(ByteSourceError) -> Result in
+                try gather(segments[..<initialized], into: pieces, filled: 0, body)
+            }
         }
     }
 
     private func gather<Result>(
-        _ segments: ArraySlice<Segment>,
+        _ segments: Slice<UnsafeMutableBufferPointer<Segment>>,
         into pieces: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>,
         filled: Int,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
@@ -98,10 +120,20 @@ struct FileLayout {
         case .memory(let memory):
             pieces[filled] = memory
             return try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
-        case .source(let source, let range):
+        case .source(let source, let range), .sourceWithin(let source, let range, _):
+            if case .sourceWithin(_, _, let extent) = segment {
+                source.prefetch(ByteRange(start: range.start, end: min(extent.end, range.end + FileLayout.readAheadWithinExtent)))
+            }
             return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)
+            }
+        case .gathered(let piece):
+            let block = try piece.gatheredBlock()
+            pieces[filled] = UnsafeRawBufferPointer(rebasing: block.buffer[piece.range])
+            // The block stays alive until the reply that points into it is sent.
+            return try withExtendedLifetime(block) { () throws(ByteSourceError) -> Result in
+                try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
             }
         }
     }

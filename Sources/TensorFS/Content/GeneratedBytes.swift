@@ -14,6 +14,19 @@ public final class GeneratedBytes: Sendable {
         count = bytes.count
     }
 
+    /// Allocates `count` bytes and lets `fill` write every one of them.
+    public init<Failure: Error>(count: Int, fill: (UnsafeMutableRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+        do {
+            try fill(UnsafeMutableRawBufferPointer(rebasing: storage[..<count]))
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        self.storage = storage
+        self.count = count
+    }
+
     deinit { storage.deallocate() }
 
     /// How many bytes there are.

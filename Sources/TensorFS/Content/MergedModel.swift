@@ -30,11 +30,21 @@ struct MergedModel: Sendable {
         return .success(MergedModel(dataStarts: starts, headerLength: length, size: SafetensorsHeader.prefixLength + length + starts.last!))
     }
 
-    /// The 8-byte length and the header, padded with spaces so that data starts 8-byte aligned.
+    /// The header, padded with spaces so that data starts 8-byte aligned.
     static func headerText(for model: LogicalModel, dataStarts: [UInt64]) -> [UInt8] {
+        headerText(metadata: mergedMetadata(of: model), entries: model.tensors.lazy.map { tensor in
+            let base = dataStarts[tensor.shard]
+            return HeaderEntry(
+                name: tensor.name, dtype: tensor.info.dtype, shape: tensor.info.shape,
+                dataOffsets: ByteRange(start: base + tensor.info.dataOffsets.start, end: base + tensor.info.dataOffsets.end))
+        })
+    }
+
+    /// A synthesized header listing `metadata` then `entries`, padded with spaces so that data
+    /// starts 8-byte aligned.
+    static func headerText(metadata: [MetadataEntry], entries: some Sequence<HeaderEntry>) -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{")
-        let metadata = mergedMetadata(of: model)
         if !metadata.isEmpty {
             writer.string("__metadata__")
             writer.raw(":{")
@@ -46,21 +56,29 @@ struct MergedModel: Sendable {
             }
             writer.raw("}")
         }
-        for (position, tensor) in model.tensors.enumerated() {
-            if position > 0 || !metadata.isEmpty { writer.raw(",") }
-            let base = dataStarts[tensor.shard]
-            writer.string(tensor.name)
+        var first = metadata.isEmpty
+        for entry in entries {
+            if !first { writer.raw(",") }
+            first = false
+            writer.string(entry.name)
             writer.raw(":{\"dtype\":")
-            writer.string(tensor.info.dtype.name)
+            writer.string(entry.dtype.name)
             writer.raw(",\"shape\":")
-            writer.raw("[" + tensor.info.shape.map(String.init).joined(separator: ",") + "]")
-            writer.raw(",\"data_offsets\":[\(base + tensor.info.dataOffsets.start),\(base + tensor.info.dataOffsets.end)]}")
+            writer.raw("[" + entry.shape.map(String.init).joined(separator: ",") + "]")
+            writer.raw(",\"data_offsets\":[\(entry.dataOffsets.start),\(entry.dataOffsets.end)]}")
         }
         writer.raw("}")
         var header = writer.bytes
         let padding = (8 - header.count % 8) % 8
         header += [UInt8](repeating: UInt8(ascii: " "), count: padding)
         return header
+    }
+
+    /// `header` preceded by its 8-byte little-endian length: the start of a safetensors file.
+    static func lengthPrefixed(_ header: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
+        return bytes + header
     }
 
     /// The `__metadata__` of the merged file: the string pairs of every shard, then the index's
@@ -91,6 +109,14 @@ struct MergedModel: Sendable {
         }
         return low
     }
+}
+
+/// One tensor as a synthesized header lists it.
+struct HeaderEntry {
+    var name: String
+    var dtype: DType
+    var shape: [UInt64]
+    var dataOffsets: ByteRange
 }
 
 /// Why a model has no `model.safetensors`.

@@ -36,20 +36,25 @@ enum MetadataFile {
                     }
                 }
             }
-            fields.member("model.safetensors", object: { file in
-                switch merged {
-                case .success(let plan):
-                    file.member("present") { $0.raw("true") }
-                    file.member("size", number: plan.size)
-                case .failure(let unavailable):
-                    file.member("present") { $0.raw("false") }
-                    file.member("reason", string: "the merged header would be \(unavailable.headerLength) bytes, over the format's limit of \(SafetensorsHeader.maximumHeaderLength)")
-                }
-            })
+            modelFileMember(&fields, size: merged.map(\.size))
             fields.member("warnings", array: model.warnings) { $0.string($1) }
         }
         writer.raw("\n")
         return writer.bytes
+    }
+
+    /// The `model.safetensors` member: whether the file is there, and its size or why not.
+    static func modelFileMember(_ fields: inout ObjectWriter, size: Result<UInt64, MergedModelUnavailable>) {
+        fields.member("model.safetensors", object: { file in
+            switch size {
+            case .success(let size):
+                file.member("present") { $0.raw("true") }
+                file.member("size", number: size)
+            case .failure(let unavailable):
+                file.member("present") { $0.raw("false") }
+                file.member("reason", string: "the merged header would be \(unavailable.headerLength) bytes, over the format's limit of \(SafetensorsHeader.maximumHeaderLength)")
+            }
+        })
     }
 
     /// How many tensors of each dtype, most frequent first.

@@ -4,14 +4,20 @@ import SafetensorsFormat
 public struct InspectReport {
     /// The model described.
     public let model: LogicalModel
+    /// The tensors that match the query, in its order.
+    private let matches: [ModelTensor]
+    /// The tensors listed: the matches up to the query's limit.
+    private let listed: ArraySlice<ModelTensor>
 
-    /// A report on `model`.
-    public init(model: LogicalModel) {
+    /// A report on the tensors of `model` that `query` selects.
+    public init(model: LogicalModel, query: InspectQuery = InspectQuery()) {
         self.model = model
+        matches = query.matching(model)
+        listed = matches.prefix(query.limit ?? matches.count)
     }
 
     /// `{"metadata": {...}, "tensors": [{"name", "dtype", "shape", "data_offsets", "file"}, ...]}`,
-    /// tensors in file order, offsets relative to each file's data buffer.
+    /// offsets relative to each file's data buffer.
     public func json() -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"metadata\": {")
@@ -22,7 +28,7 @@ public struct InspectReport {
             writer.string(entry.value)
         }
         writer.raw("}, \"tensors\": [")
-        for (position, tensor) in model.tensors.enumerated() {
+        for (position, tensor) in listed.enumerated() {
             writer.raw(position == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ")
             writer.string(tensor.name)
             writer.raw(", \"dtype\": ")
@@ -35,44 +41,95 @@ public struct InspectReport {
             writer.string(model.shards[tensor.shard].relativeName)
             writer.raw("}")
         }
-        writer.raw(model.tensors.isEmpty ? "]}\n" : "\n]}\n")
+        writer.raw(listed.isEmpty ? "]}\n" : "\n]}\n")
         return writer.bytes
     }
 
-    /// A table of tensors (name, dtype, shape, size) sorted by name, then a summary line.
-    public func table() -> String {
-        let rows = model.tensors
-            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-            .map { [printable($0.name), $0.info.dtype.name, "[" + $0.info.shape.map(String.init).joined(separator: ", ") + "]", ByteCountText.format($0.info.byteCount)] }
-        let header = ["NAME", "DTYPE", "SHAPE", "SIZE"]
-        var widths = header.map(\.count)
-        for row in rows {
-            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
-        }
-        var lines: [String] = []
-        for row in [header] + rows {
-            var line = ""
-            for (column, cell) in row.enumerated() {
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                line += column == 3 ? padding + cell : cell + padding + "  "
+    /// The listed tensors as a table (name, dtype, shape, size), then totals per dtype and per
+    /// file, then a summary line. With `tensors` false, only the totals and the summary.
+    public func table(listingTensors tensors: Bool = true) -> String {
+        var sections: [String] = []
+        if tensors {
+            var rows = listed.map { tensor -> [String] in
+                [printable(tensor.name), tensor.info.dtype.name,
+                 "[" + tensor.info.shape.map(String.init).joined(separator: ", ") + "]",
+                 ByteCountText.format(tensor.info.byteCount)]
             }
-            lines.append(line)
+            if matches.count > listed.count {
+                rows.append(["… \(matches.count - listed.count) more", "", "", ""])
+            }
+            sections.append(TextTable(header: ["NAME", "DTYPE", "SHAPE", "SIZE"], rows: rows, rightAligned: [3]).text)
         }
-        lines.append(summary())
-        return lines.joined(separator: "\n") + "\n"
+        let dtypeTotals = totals(by: { $0.info.dtype.name })
+        sections.append(TextTable(header: ["DTYPE", "TENSORS", "SIZE"], rows: dtypeTotals, rightAligned: [1, 2]).text)
+        if model.shards.count > 1 {
+            let fileTotals = totals(by: { self.model.shards[$0.shard].relativeName }, keepingOrder: model.shards.map(\.relativeName))
+            sections.append(TextTable(header: ["FILE", "TENSORS", "SIZE"], rows: fileTotals, rightAligned: [1, 2]).text)
+        }
+        sections.append(summary())
+        return sections.joined(separator: "\n\n") + "\n"
     }
 
-    /// `104 tensors, 90.9 MB (90868224 bytes) in 1 file; dtypes: F32 103, I64 1`
+    /// `104 tensors, 90.9 MB (90856960 bytes) in 1 file; dtypes: F32 103, I64 1`, counting the
+    /// tensors that match the query.
     public func summary() -> String {
-        let histogram = MetadataFile.dtypeHistogram(of: model).map { "\($0.0.name) \($0.1)" }.joined(separator: ", ")
-        let bytes = model.totalTensorBytes
+        var counts: [DType: Int] = [:]
+        var bytes: UInt64 = 0
+        for tensor in matches {
+            counts[tensor.info.dtype, default: 0] += 1
+            bytes &+= tensor.info.byteCount
+        }
+        let histogram = counts.sorted { ($1.value, $0.key.name) < ($0.value, $1.key.name) }
+            .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
         let files = model.shards.count == 1 ? "1 file" : "\(model.shards.count) files"
-        return "\(model.tensors.count) tensors, \(ByteCountText.format(bytes)) (\(bytes) bytes) in \(files); dtypes: \(histogram.isEmpty ? "none" : histogram)"
+        let subset = matches.count == model.tensors.count ? "" : " (of \(model.tensors.count))"
+        return "\(matches.count) tensors\(subset), \(ByteCountText.format(bytes)) (\(bytes) bytes) in \(files); dtypes: \(histogram.isEmpty ? "none" : histogram)"
+    }
+
+    /// Rows of `[key, tensor count, size]` over the matching tensors, largest first unless an
+    /// order of keys is given.
+    private func totals(by key: (ModelTensor) -> String, keepingOrder order: [String]? = nil) -> [[String]] {
+        var sums: [String: (count: Int, bytes: UInt64)] = [:]
+        for tensor in matches {
+            sums[key(tensor), default: (0, 0)].count += 1
+            sums[key(tensor), default: (0, 0)].bytes &+= tensor.info.byteCount
+        }
+        let keys = order?.filter { sums[$0] != nil } ?? sums.keys.sorted { (sums[$1]!.bytes, $0) < (sums[$0]!.bytes, $1) }
+        return keys.map { [printable($0), String(sums[$0]!.count), ByteCountText.format(sums[$0]!.bytes)] }
     }
 
     /// A name with control characters escaped, so that each row stays one line.
     private func printable(_ name: String) -> String {
-        name.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? $0.escaped(asASCII: true) : String($0) }.joined()
+        name.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" ? $0.escaped(asASCII: true) : String($0) }.joined()
+    }
+}
+
+/// Columns padded to their widest cell.
+struct TextTable {
+    let header: [String]
+    let rows: [[String]]
+    /// Columns whose cells line up on the right (numbers).
+    let rightAligned: Set<Int>
+
+    var text: String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        return ([header] + rows).map { row in
+            row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? padding + cell : cell + padding
+            }.joined(separator: "  ").trimmingSuffixSpaces()
+        }.joined(separator: "\n")
+    }
+}
+
+private extension String {
+    func trimmingSuffixSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text.removeLast() }
+        return String(text)
     }
 }
 
@@ -87,7 +144,6 @@ enum ByteCountText {
             unit += 1
         }
         if unit == 0 { return "\(bytes) B" }
-        let tenths = (value * 10).rounded() / 10
-        return "\(tenths) \(units[unit])"
+        return "\((value * 10).rounded() / 10) \(units[unit])"
     }
 }

@@ -53,7 +53,13 @@ struct TensorPathPlanner {
         }
         var filePieces = NameEscaping.pieces(of: NameEscaping.escape(file, escapingDots: escapeDots))
         let last = filePieces.removeLast()
-        return TensorPath(directories: components + filePieces, file: last)
+        var path = TensorPath(directories: components + filePieces, file: last)
+        if path.directories.isEmpty {
+            TensorParallelNames.escapeDegreeDirectoryName(&path.file)
+        } else {
+            TensorParallelNames.escapeDegreeDirectoryName(&path.directories[0])
+        }
+        return path
     }
 
     /// Raw directory segments and the raw file component of a name.

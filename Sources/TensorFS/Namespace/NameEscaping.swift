@@ -4,9 +4,11 @@
 /// - A component that would be `.` or `..` is written `%2E` or `%2E%2E`; an empty one is `%`.
 /// - A file whose name would clash with a generated file beside it (`T.json`, `T.npy`,
 ///   `model.safetensors`, `__metadata__.json`) has every `.` written `%2E`.
+/// - A component at a model's root spelled `tp-` and digits (the name of a tensor-parallel
+///   directory) has its `-` written `%2D`, whether or not tensor-parallel views are mounted.
 /// - A component longer than 250 bytes is cut into pieces of at most 250 bytes, never inside an
 ///   escape or a UTF-8 sequence; every piece but the last becomes a directory whose name ends
-///   in `%+`.
+///   in `%+`. A last piece that would be `.` or `..` is written `%2E` or `%2E%2E`.
 ///
 /// To get a name back from a path below the model's root: drop a view suffix (`.json`,
 /// `.npy`), join the components with `.` except after one ending in `%+` (drop the `%+`, join
@@ -58,7 +60,10 @@ public enum NameEscaping {
             pieces.append(Array(escaped[start..<end]) + continuationMarker)
             start = end
         }
-        pieces.append(Array(escaped[start...]))
+        let last = escaped[start...]
+        // A cut can leave `.` or `..` at the end of a long name: those are not file names.
+        let isDotName = last.elementsEqual(".".utf8) || last.elementsEqual("..".utf8)
+        pieces.append(isDotName ? escape(last) : Array(last))
         return pieces
     }
 

@@ -24,13 +24,32 @@ public enum NodeKind: UInt8, Sendable {
     case metadata
     /// A model's `model.safetensors`; the payload is the model's number.
     case mergedModel
+    /// One rank's slice of a tensor; the payload is the slice's number (see `TensorParallelViews`).
+    case slice
+    /// A slice's JSON sidecar; the payload is the slice's number.
+    case sliceSidecar
+    /// A slice as a NumPy file; the payload is the slice's number.
+    case sliceNpy
+    /// A rank's `__metadata__.json`; the payload is the rank view's number.
+    case rankMetadata
+    /// A rank's `model.safetensors`; the payload is the rank view's number.
+    case rankModel
 
     /// What a tensor view appends to the tensor file's name.
     var suffix: String {
         switch self {
-        case .sidecar: ".json"
-        case .npy: ".npy"
+        case .sidecar, .sliceSidecar: ".json"
+        case .npy, .sliceNpy: ".npy"
         default: ""
+        }
+    }
+
+    /// The name of a file generated at a model's (or a rank's) root; nil for other kinds.
+    var rootFileName: String? {
+        switch self {
+        case .metadata, .rankMetadata: "__metadata__.json"
+        case .mergedModel, .rankModel: "model.safetensors"
+        default: nil
         }
     }
 }

@@ -39,13 +39,13 @@ struct NamespaceBuilder {
     }
 
     /// Adds every tensor of `model` below directory `root`, the tensors numbered from
-    /// `firstTensor`, plus the model's generated root files.
-    mutating func addModel(_ model: LogicalModel, number: UInt32, firstTensor: Int, at root: UInt32, layout: Layout, views: ViewSet, generatedFiles: [NodeKind]) {
+    /// `firstTensor`, plus the model's generated root files (`number` is their payload).
+    /// `fileKinds` are the kinds of the views' nodes: whole tensors, or one rank's slices.
+    mutating func addModel(_ model: LogicalModel, number: UInt32, firstTensor: Int, at root: UInt32, layout: Layout, views: ViewSet, generatedFiles: [NodeKind], fileKinds: TensorFileKinds = .wholeTensors) {
         for kind in generatedFiles {
-            let name = kind == .metadata ? "__metadata__.json" : "model.safetensors"
-            addFiles(named: Array(name.utf8), in: root, kinds: [kind], payload: number)
+            addFiles(named: Array(kind.rootFileName!.utf8), in: root, kinds: [kind], payload: number)
         }
-        let viewKinds = [(ViewSet.raw, NodeKind.tensor), (.json, .sidecar), (.npy, .npy)]
+        let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
             .filter { views.contains($0.0) }.map(\.1)
         let planner = TensorPathPlanner(names: model.tensors.map(\.name), layout: layout)
         // Consecutive tensors usually share directories: resume from the common prefix.
@@ -124,4 +124,16 @@ struct NamespaceBuilder {
         let right = UnsafeBufferPointer(rebasing: names[Int(rhs.nameStart)..<Int(rhs.nameStart) + Int(rhs.nameLength)])
         return (left + Array(lhs.kind.suffix.utf8)).lexicographicallyPrecedes(right + Array(rhs.kind.suffix.utf8))
     }
+}
+
+/// The node kinds of the three views of a tensor in one tree.
+struct TensorFileKinds {
+    var raw: NodeKind
+    var json: NodeKind
+    var npy: NodeKind
+
+    /// The model's own tensors.
+    static let wholeTensors = TensorFileKinds(raw: .tensor, json: .sidecar, npy: .npy)
+    /// One rank's slices of them.
+    static let slices = TensorFileKinds(raw: .slice, json: .sliceSidecar, npy: .sliceNpy)
 }

@@ -1,0 +1,119 @@
+import Foundation
+import SafetensorsFormat
+@testable import TensorFS
+
+/// A tensor to write into a test model: its bytes are a fixed pseudo-random pattern.
+struct TestTensor {
+    var name: String
+    var dtype: DType
+    var shape: [UInt64]
+
+    var byteCount: Int { Int(shape.reduce(1, *)) * dtype.bitsPerElement / 8 }
+}
+
+/// A safetensors file written to a fresh temporary directory, loaded as tensorfs loads models.
+struct TestModel {
+    let directory: String
+    let path: String
+    let model: LogicalModel
+    /// Each tensor's bytes, by name.
+    let bytes: [String: [UInt8]]
+
+    init(_ tensors: [TestTensor], metadata: [String: String] = ["format": "pt"]) throws {
+        directory = NSTemporaryDirectory() + "tensorfs-tp-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = directory + "/model.safetensors"
+        var data: [UInt8] = []
+        var entries: [String] = []
+        var contents: [String: [UInt8]] = [:]
+        var generator = SplitMix(seed: 7)
+        for tensor in tensors {
+            let tensorBytes = (0..<tensor.byteCount).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            contents[tensor.name] = tensorBytes
+            entries.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(data.count),\(data.count + tensorBytes.count)]}")
+            data += tensorBytes
+        }
+        if !metadata.isEmpty {
+            entries.insert("\"__metadata__\":{" + metadata.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",") + "}", at: 0)
+        }
+        let header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+        var file = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) }
+        file += header + data
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        bytes = contents
+        model = try ModelLoader().loadMerged([path])
+    }
+
+    /// Removes the directory.
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A small deterministic generator.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The bytes of indices `start..<start+length` along `dimension` of a row-major tensor, found
+/// element by element at the bit level: a reference independent of the runs tensorfs reads.
+func referenceSlice(of bytes: [UInt8], bits: Int, shape: [UInt64], dimension: Int, start: UInt64, length: UInt64) -> [UInt8] {
+    var sliceShape = shape
+    sliceShape[dimension] = length
+    let count = Int(sliceShape.reduce(1, *))
+    var output = [UInt8](repeating: 0, count: (count * bits + 7) / 8)
+    var index = [UInt64](repeating: 0, count: shape.count)
+    for element in 0..<count {
+        var global = 0
+        for axis in shape.indices {
+            let coordinate = axis == dimension ? index[axis] + start : index[axis]
+            global = global * Int(shape[axis]) + Int(coordinate)
+        }
+        for bit in 0..<bits {
+            let from = global * bits + bit
+            if bytes[from / 8] >> (from % 8) & 1 == 1 {
+                let to = element * bits + bit
+                output[to / 8] |= 1 << (to % 8)
+            }
+        }
+        var axis = shape.count - 1
+        while axis >= 0 {
+            index[axis] += 1
+            if index[axis] < sliceShape[axis] { break }
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+    return output
+}
+
+extension TensorFileSystem {
+    /// The whole file at `path`, read in requests of `chunk` bytes.
+    func contents(of path: String, chunk: Int = 1 << 20) throws -> [UInt8] {
+        guard let inode = namespace.resolve(path) else { throw MissingPath(path: path) }
+        let generated = open(inode)
+        let size = attributes(of: inode)!.size
+        var bytes: [UInt8] = []
+        while UInt64(bytes.count) < size {
+            let before = bytes.count
+            try withContents(of: inode, generated: generated, offset: UInt64(bytes.count), count: chunk) { pieces in
+                for piece in pieces { bytes += piece }
+            }
+            if bytes.count == before { break }
+        }
+        return bytes
+    }
+}
+
+/// A path that the namespace does not hold.
+struct MissingPath: Error {
+    var path: String
+}

@@ -1,0 +1,28 @@
+"""Writing files with the reference library, including dtypes numpy cannot hold."""
+import numpy as np
+from safetensors import TensorSpec, serialize
+
+# Every dtype the reference writer accepts, by its writer name (F6 is not writable there).
+WRITER_DTYPES = {
+    "bool": 8, "uint8": 8, "int8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32,
+    "int64": 64, "uint64": 64, "float16": 16, "bfloat16": 16, "float32": 32, "float64": 64,
+    "complex64": 64, "float8_e5m2": 8, "float8_e4m3fn": 8, "float8_e8m0fnu": 8,
+    "float8_e4m3fnuz": 8, "float8_e5m2fnuz": 8, "float4_e2m1fn_x2": 4,
+}
+
+
+def serialize_raw(tensors, metadata=None):
+    """Serializes {name: (writer dtype, shape, bytes)} with the reference writer. For the packed
+    F4 type the writer takes the storage shape (two elements per byte in the last dimension)."""
+    buffers = {name: np.frombuffer(data, dtype=np.uint8).copy() for name, (_, _, data) in tensors.items()}
+    specs = {
+        name: TensorSpec(dtype=dtype, shape=storage_shape(dtype, shape), data_ptr=buffers[name].ctypes.data, data_len=len(data))
+        for name, (dtype, shape, data) in tensors.items()
+    }
+    return serialize(specs, metadata=metadata)
+
+
+def storage_shape(dtype, shape):
+    if dtype == "float4_e2m1fn_x2":
+        return [*shape[:-1], shape[-1] // 2]
+    return list(shape)
