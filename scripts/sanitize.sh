@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds with ThreadSanitizer, then AddressSanitizer, and runs the Swift tests and the end-to-end
+# concurrency and fault tests against the instrumented daemon. Sanitizer reports from every
+# process (the daemon runs in the background, its stderr on /dev/null) go to files; any report
+# fails the run. Separate scratch paths keep the normal build untouched.
+#
+#   scripts/sanitize.sh [thread|address]...     (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+sanitizers=("$@")
+((${#sanitizers[@]})) || sanitizers=(thread address)
+export SWIFT_BACKTRACE=enable=no
+
+for sanitizer in "${sanitizers[@]}"; do
+  case "$sanitizer" in
+    thread) scratch=.build-tsan ;;
+    address) scratch=.build-asan ;;
+    *) echo "sanitize: unknown sanitizer $sanitizer (thread or address)" >&2; exit 2 ;;
+  esac
+  reports="$PWD/$scratch/reports"
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  export TSAN_OPTIONS="log_path=$reports/report halt_on_error=0"
+  export ASAN_OPTIONS="log_path=$reports/report detect_leaks=1"
+  echo "sanitize: $sanitizer" >&2
+  swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
+  swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
+  TENSORFS_BIN="$(swift build --sanitize="$sanitizer" --scratch-path "$scratch" --show-bin-path)/tensorfs" \
+    python3 -m pytest -q Tests/e2e/test_concurrency.py Tests/e2e/test_faults_sources.py \
+      Tests/e2e/test_faults_lifecycle.py Tests/e2e/test_security.py Tests/e2e/test_mount_reads.py
+  if compgen -G "$reports/report*" >/dev/null; then
+    cat "$reports"/report* >&2
+    echo "sanitize: $sanitizer: reports above (also in $reports)" >&2
+    exit 1
+  fi
+  echo "sanitize: $sanitizer: clean" >&2
+done
