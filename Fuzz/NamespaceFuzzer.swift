@@ -71,6 +71,8 @@ private func check(names: [String], layout: Layout) {
                 precondition(recovered.map { Utf8Key($0) } == Utf8Key(names[payload]), "a view's path does not give back the name")
             case .metadata, .mergedModel:
                 precondition(path.isEmpty, "generated model file below the root")
+            default:
+                preconditionFailure("a \(kind) node, though no tensor-parallel views were asked for")
             }
         }
     }
