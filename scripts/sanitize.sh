@@ -29,11 +29,14 @@ for sanitizer in "${sanitizers[@]}"; do
   export ASAN_OPTIONS="log_path=$reports/report detect_leaks=1 exitcode=0"
   echo "sanitize: $sanitizer" >&2
   swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
-  swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
+  # The XCTest harness leaks a few objects of its own at exit; leaks are judged in the daemon.
+  ASAN_OPTIONS="$ASAN_OPTIONS detect_leaks=0" swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
   tests=(Tests/e2e/test_concurrency.py Tests/e2e/test_faults_sources.py Tests/e2e/test_security.py Tests/e2e/test_mount_reads.py)
   # TSan holds a signal back until the thread it lands on makes an intercepted call, and then
   # libfuse's loop does not reliably end: the tests that signal the daemon run under ASan only.
   [ "$sanitizer" = thread ] || tests+=(Tests/e2e/test_faults_lifecycle.py)
+  # ASan holds freed memory in quarantine, so the daemon's memory is not flat there by design.
+  [ "$sanitizer" = address ] && tests+=(-k "not memory_stays_flat")
   TENSORFS_BIN="$(swift build --sanitize="$sanitizer" --scratch-path "$scratch" --show-bin-path)/tensorfs" \
     python3 -m pytest -q "${tests[@]}"
   findings=$(grep -l -E "WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer" "$reports"/* || true)
