@@ -11,7 +11,9 @@ public func fuzzNamespace(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     var seen = Set<Utf8Key>()
     var names: [String] = []
     for piece in input.split(separator: 0xFF, omittingEmptySubsequences: false) {
-        guard let name = String(validating: piece, as: UTF8.self), seen.insert(Utf8Key(name)).inserted else { continue }
+        // `__metadata__` is the header's reserved key: no tensor can have that name.
+        guard let name = String(validating: piece, as: UTF8.self), !name.utf8.elementsEqual("__metadata__".utf8),
+              seen.insert(Utf8Key(name)).inserted else { continue }
         names.append(name)
     }
     for layout in Layout.allCases {

@@ -4,12 +4,16 @@
 # Fuzz/regressions/TARGET/ replay first. A crash, a hang (over 10 s on one input) or an allocation
 # over 256 MB stops the run with the input saved in .build-fuzz/ and exits non-zero.
 #
-#   scripts/fuzz.sh            long session, 10 minutes per target
-#   scripts/fuzz.sh 20         short session (scripts/test.sh runs this)
+#   scripts/fuzz.sh                 long session, 10 minutes per target
+#   scripts/fuzz.sh 20              short session (scripts/test.sh runs 30 seconds)
+#   scripts/fuzz.sh 3600 namespace  one target (header or namespace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-600}
+shift $(($# > 0))
+targets=("$@")
+((${#targets[@]})) || targets=(header namespace)
 build=.build-fuzz
 flags=(-sanitize=fuzzer,address -O -g -parse-as-library -I "$build" -L "$build")
 # The Swift runtime's backtracer and AddressSanitizer both want the crash; let ASan report it.
@@ -52,5 +56,10 @@ run() { # TARGET MAX_LEN EXTRA...
   grep -E "^stat::number_of_executed_units|^Done" "$build/$target.log" | sed "s/^/fuzz: $target: /" >&2
 }
 
-run header 65536 -dict="$build/seeds/header.dict"
-run namespace 16384
+for target in "${targets[@]}"; do
+  case "$target" in
+    header) run header 65536 -dict="$build/seeds/header.dict" ;;
+    namespace) run namespace 16384 ;;
+    *) echo "fuzz: unknown target $target (header or namespace)" >&2; exit 2 ;;
+  esac
+done
