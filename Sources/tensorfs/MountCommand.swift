@@ -1,5 +1,6 @@
 import ArgumentParser
 import FuseBridge
+import RemoteSources
 import TensorFS
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ struct MountCommand: ParsableCommand {
     )
 
     @Argument(help: ArgumentHelp(
-        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files).",
+        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files), local or remote: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, or an http(s):// URL of a file or an index.",
         valueName: "SOURCE... MOUNTPOINT"))
     var paths: [String]
 
@@ -48,8 +49,17 @@ struct MountCommand: ParsableCommand {
     @OptionGroup(title: "Tensor-parallel views")
     var tensorParallel: TensorParallelArguments
 
+    @OptionGroup(title: "Remote sources")
+    var remote: RemoteAccessOptions
+
+    @OptionGroup(title: "Remote reading")
+    var reading: RemoteReadingOptions
+
     @Option(help: .hidden)
     var readinessDescriptor: Int32?
+
+    @Flag(help: .hidden)
+    var sourcesInEnvironment = false
 
     func validate() throws {
         guard paths.count >= 2 else {
@@ -64,6 +74,15 @@ struct MountCommand: ParsableCommand {
     func run() throws {
         if foreground || readinessDescriptor != nil {
             serve()
+        }
+        do {
+            let headers = try remote.parsedHeaders(fromEnvironment: false)
+            if !headers.isEmpty { setenv(HTTPHeader.environmentVariable, HTTPHeader.environmentValue(headers), 1) }
+        } catch {
+            fail("--header: \(error)")
+        }
+        if sourceArguments.contains(where: SecretArguments.hasSecrets) {
+            setenv(SecretArguments.sourcesVariable, SecretArguments.environmentValue(sourceArguments.map(Self.absolute)), 1)
         }
         switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments(), mountpoint: paths.last!) {
         case .ready(let warnings):
@@ -86,8 +105,11 @@ struct MountCommand: ParsableCommand {
         var log = EventLog.disabled
         do {
             log = try openLog()
-            let loader = ModelLoader()
-            let sources = Array(paths.dropLast())
+            let inDaemon = readinessDescriptor != nil
+            let remoteSettings = reading.applied(to: remote.settings(headers: try remote.parsedHeaders(fromEnvironment: inDaemon)))
+            let remoteContext = try RemoteContext(settings: remoteSettings, log: log)
+            let loader = ModelLoader(locators: remoteContext.locators)
+            let sources = try daemonSources()
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
             try MountPreflight.check(mountpoint: mountpoint)
             for warning in models.flatMap(\.warnings) {
@@ -103,12 +125,30 @@ struct MountCommand: ParsableCommand {
             let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
             let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
             try bridge.serve(settings)
+            remoteContext.finishCacheWrites()
             Glibc.exit(0)
         } catch {
             log.write(.error, "\(error)")
             if let reporter { reporter.fail("\(error)") } else { printError("tensorfs: \(error)") }
             Glibc.exit(1)
         }
+    }
+
+    private var sourceArguments: [String] { Array(paths.dropLast()) }
+
+    /// The sources: from the arguments, or from the environment when they carry secrets (the
+    /// command line then shows them without).
+    private func daemonSources() throws -> [String] {
+        guard sourcesInEnvironment else { return sourceArguments }
+        guard let text = getenv(SecretArguments.sourcesVariable) else {
+            throw ValidationError("\(SecretArguments.sourcesVariable) is not set")
+        }
+        let sources = SecretArguments.sources(fromEnvironmentValue: String(cString: text))
+        unsetenv(SecretArguments.sourcesVariable)
+        guard sources.count == sourceArguments.count else {
+            throw ValidationError("\(SecretArguments.sourcesVariable) holds \(sources.count) sources, not \(sourceArguments.count)")
+        }
+        return sources
     }
 
     /// The log file if one was asked for, else stderr in the foreground and nothing in the
@@ -145,7 +185,11 @@ struct MountCommand: ParsableCommand {
         if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
         arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
-        return arguments + ["--"] + paths.map(Self.absolute)
+        arguments += remote.daemonArguments + reading.daemonArguments(absolute: Self.absolute)
+        let hidesSources = sourceArguments.contains(where: SecretArguments.hasSecrets)
+        if hidesSources { arguments.append("--sources-in-environment") }
+        let shownSources = sourceArguments.map { hidesSources ? SecretArguments.shown(Self.absolute($0)) : Self.absolute($0) }
+        return arguments + ["--"] + shownSources + [Self.absolute(paths.last!)]
     }
 
     private static func absolute(_ path: String) -> String {

@@ -15,7 +15,8 @@ struct FileLayoutTests {
             case .memory(let memory):
                 let offset = memory.baseAddress! - layout.prefix!.buffer.baseAddress!
                 segments.append("m[\(offset),\(offset + memory.count))")
-            case .source(_, let range), .sourceWithin(_, let range, _):
+            case .source(let segment):
+                let range = segment.range
                 segments.append("s\(range)".replacingSpaces())
             case .gathered:
                 segments.append("gathered")

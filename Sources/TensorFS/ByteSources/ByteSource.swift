@@ -28,6 +28,14 @@ public protocol ByteSource: AnyObject, Sendable {
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
     ) throws(ByteSourceError) -> Result
 
+    /// Like `withMemory(of:_:)`, for a read of a file that spans `extent` of the source (`extent`
+    /// holds `range`): a remote source fetches and reads ahead within the extent, never beyond it.
+    func withMemory<Result>(
+        of range: ByteRange,
+        within extent: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result
+
     /// The most pieces `withMemory(of:_:)` passes for `range`.
     func maximumPieceCount(for range: ByteRange) -> Int
 
@@ -36,6 +44,14 @@ public protocol ByteSource: AnyObject, Sendable {
 }
 
 extension ByteSource {
+    public func withMemory<Result>(
+        of range: ByteRange,
+        within extent: ByteRange,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
+    ) throws(ByteSourceError) -> Result {
+        try withMemory(of: range, body)
+    }
+
     public func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
         let bytes = try copyBytes(in: range)
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }

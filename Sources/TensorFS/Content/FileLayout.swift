@@ -31,11 +31,19 @@ struct FileLayout {
     /// from a source when the read is served.
     enum Segment {
         case memory(UnsafeRawBufferPointer)
-        case source(any ByteSource, ByteRange)
-        /// A range of a source that lies within `extent`, the part of the source the file
-        /// shows: the source is asked to read ahead within the extent, never past it.
-        case sourceWithin(any ByteSource, ByteRange, extent: ByteRange)
+        case source(SourceSegment)
         case gathered(GatheredPiece)
+    }
+
+    /// A range of a source, with the span of the source that the file's body covers there (a
+    /// tensor, a slice, or a shard's data buffer): sources read ahead within it, never beyond.
+    struct SourceSegment {
+        var source: any ByteSource
+        var range: ByteRange
+        var extent: ByteRange
+        /// Whether to ask the source to read ahead within the extent before the read, so that
+        /// the kernel's read-around of the mapping does not pull in bytes of other slices.
+        var readsAheadWithinExtent = false
     }
 
     /// How far past a read within an extent the source is asked to read ahead.
@@ -56,7 +64,7 @@ struct FileLayout {
         case .none:
             return
         case .source(let source, let sourceRange):
-            visit(.source(source, ByteRange(start: sourceRange.start + bodyRange.start, end: sourceRange.start + bodyRange.end)))
+            visit(.source(SourceSegment(source: source, range: ByteRange(start: sourceRange.start + bodyRange.start, end: sourceRange.start + bodyRange.end), extent: sourceRange)))
         case .shards(let model, let merged):
             var shardNumber = merged.shard(containing: bodyRange.start)
             var offset = bodyRange.start
@@ -66,7 +74,8 @@ struct FileLayout {
                 let end = min(bodyRange.end, shardEnd)
                 if end > offset {
                     let start = shard.dataStart + (offset - merged.dataStarts[shardNumber])
-                    visit(.source(shard.source, ByteRange(start: start, end: start + (end - offset))))
+                    visit(.source(SourceSegment(source: shard.source, range: ByteRange(start: start, end: start + (end - offset)),
+                                                extent: ByteRange(start: shard.dataStart, end: shard.source.size))))
                 }
                 offset = end
                 shardNumber += 1
@@ -90,8 +99,7 @@ struct FileLayout {
             segmentCount += 1
             switch segment {
             case .memory, .gathered: pieceCapacity += 1
-            case .source(let source, let sourceRange), .sourceWithin(let source, let sourceRange, _):
-                pieceCapacity += source.maximumPieceCount(for: sourceRange)
+            case .source(let segment): pieceCapacity += segment.source.maximumPieceCount(for: segment.range)
             }
         }
         return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: max(segmentCount, 1)) { (segments) throws(ByteSourceError) -> Result in
@@ -120,11 +128,11 @@ struct FileLayout {
         case .memory(let memory):
             pieces[filled] = memory
             return try gather(segments.dropFirst(), into: pieces, filled: filled + 1, body)
-        case .source(let source, let range), .sourceWithin(let source, let range, _):
-            if case .sourceWithin(_, _, let extent) = segment {
-                source.prefetch(ByteRange(start: range.start, end: min(extent.end, range.end + FileLayout.readAheadWithinExtent)))
+        case .source(let segment):
+            if segment.readsAheadWithinExtent {
+                segment.source.prefetch(ByteRange(start: segment.range.start, end: min(segment.extent.end, segment.range.end + FileLayout.readAheadWithinExtent)))
             }
-            return try source.withMemory(of: range) { (sourcePieces) throws(ByteSourceError) -> Result in
+            return try segment.source.withMemory(of: segment.range, within: segment.extent) { (sourcePieces) throws(ByteSourceError) -> Result in
                 for (offset, piece) in sourcePieces.enumerated() { pieces[filled + offset] = piece }
                 return try gather(segments.dropFirst(), into: pieces, filled: filled + sourcePieces.count, body)
             }

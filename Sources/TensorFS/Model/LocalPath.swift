@@ -57,6 +57,12 @@ enum LocalPath {
     }
 }
 
+/// The names in a local directory other than `.` and `..`, sorted by their bytes; empty when
+/// it cannot be read.
+public func localDirectoryEntries(_ directory: String) -> [String] {
+    (try? LocalPath.entries(of: directory).get()) ?? []
+}
+
 /// An errno value carried as an error.
 struct ErrnoCode: Error {
     var code: Int32

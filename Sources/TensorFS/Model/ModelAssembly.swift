@@ -19,8 +19,8 @@ struct ModelAssembly {
                 if let existing = owners.updateValue(tensors.count, forKey: Utf8Key(info.name)) {
                     throw .duplicateTensor(
                         name: info.name,
-                        firstFile: files[tensors[existing].shard].planned.location,
-                        secondFile: file.planned.location)
+                        firstFile: files[tensors[existing].shard].planned.displayName,
+                        secondFile: file.planned.displayName)
                 }
                 tensors.append(ModelTensor(info: info, shard: shardNumber, fileRange: header.fileRange(of: info)))
             }
@@ -31,7 +31,7 @@ struct ModelAssembly {
         }
         return LogicalModel(
             name: plan.name, shards: shards, tensors: tensors,
-            indexes: plan.indexes.map { IndexSummary(file: $0.location, metadataJSON: $0.index.metadataJSON, metadataStrings: $0.index.metadataStrings) },
+            indexes: plan.indexes.map { IndexSummary(file: $0.displayName, metadataJSON: $0.index.metadataJSON, metadataStrings: $0.index.metadataStrings) },
             warnings: warnings)
     }
 
@@ -42,12 +42,12 @@ struct ModelAssembly {
         var listedCount = 0
         for placement in index.weightMap {
             guard let owner = owners[Utf8Key(placement.tensor)] else {
-                throw .inconsistent(file: planned.location, reason: "the weight_map places tensor \(quotedName(placement.tensor)) in \(quotedName(placement.file)), which does not hold it")
+                throw .inconsistent(file: planned.displayName, reason: "the weight_map places tensor \(quotedName(placement.tensor)) in \(quotedName(placement.file)), which does not hold it")
             }
             let holder = files[tensors[owner].shard].planned
             guard let listing = holder.listing, listing.index == planned.location,
                   listing.weightMapName == placement.file else {
-                throw .inconsistent(file: planned.location, reason: "the weight_map places tensor \(quotedName(placement.tensor)) in \(quotedName(placement.file)), but it is in \(quotedName(holder.relativeName))")
+                throw .inconsistent(file: planned.displayName, reason: "the weight_map places tensor \(quotedName(placement.tensor)) in \(quotedName(placement.file)), but it is in \(quotedName(holder.relativeName))")
             }
             listedCount += 1
         }
@@ -58,14 +58,14 @@ struct ModelAssembly {
             let listed = Set(index.weightMap.map { Utf8Key($0.tensor) })
             let missing = shardsOfIndex.lazy.flatMap { self.files[$0].header.tensors }.filter { !listed.contains(Utf8Key($0.name)) }
             let examples = missing.prefix(3).map { quotedName($0.name) }.joined(separator: ", ")
-            warnings.append("\(planned.location): \(heldCount - listedCount) tensors in the shards are missing from the weight_map (\(examples)\(heldCount - listedCount > 3 ? ", …" : "")); they are mounted anyway")
+            warnings.append("\(planned.displayName): \(heldCount - listedCount) tensors in the shards are missing from the weight_map (\(examples)\(heldCount - listedCount > 3 ? ", …" : "")); they are mounted anyway")
         }
         if let declared = index.totalSize {
             let actual = shardsOfIndex.reduce(UInt64(0)) { total, shard in
                 files[shard].header.tensors.reduce(total) { $0 &+ $1.byteCount }
             }
             if declared != actual {
-                warnings.append("\(planned.location): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes")
+                warnings.append("\(planned.displayName): metadata.total_size is \(declared) but the shards' tensors hold \(actual) bytes")
             }
         }
         return warnings

@@ -52,15 +52,16 @@ public struct ModelLoader: Sendable {
     /// Looks at one SOURCE and lists the files and index it stands for.
     private func plan(_ source: String) throws(ModelError) -> SourcePlan {
         let locator = locator(for: source)
+        let shown = locator.displayName(of: source)
         switch try locator.kind(of: source) {
         case .file:
-            if source.hasSuffix(".json") {
+            if shown.hasSuffix(".json") {
                 return try planIndex(at: source, locator: locator)
             }
-            var name = LocalPath.lastComponent(source)
+            var name = LocalPath.lastComponent(shown)
             let relativeName = name
             if name.hasSuffix(".safetensors") { name.removeLast(".safetensors".count) }
-            return SourcePlan(name: name, files: [PlannedFile(location: source, relativeName: relativeName)])
+            return SourcePlan(name: name, files: [PlannedFile(location: source, displayName: shown, relativeName: relativeName)])
         case .directory(let entries):
             let indexName = entries.contains(ModelLoader.indexFileName)
                 ? ModelLoader.indexFileName
@@ -70,31 +71,35 @@ public struct ModelLoader: Sendable {
             }
             let files = entries.filter { $0.hasSuffix(".safetensors") }
             guard !files.isEmpty else {
-                throw .unusableSource(source, reason: "the directory holds no .safetensors files and no \(ModelLoader.indexFileName)")
+                throw .unusableSource(shown, reason: "the directory holds no .safetensors files and no \(ModelLoader.indexFileName)")
             }
             return SourcePlan(
-                name: LocalPath.lastComponent(source),
-                files: files.map { PlannedFile(location: LocalPath.join(source, $0), relativeName: $0) })
+                name: LocalPath.lastComponent(shown),
+                files: files.map {
+                    let location = LocalPath.join(source, $0)
+                    return PlannedFile(location: location, displayName: locator.displayName(of: location), relativeName: $0)
+                })
         }
     }
 
     private func planIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> SourcePlan {
-        let source = try locator.open(location, displayName: location)
+        let shown = locator.displayName(of: location)
+        let source = try locator.open(location, displayName: shown)
         guard source.size <= ModelLoader.maximumIndexSize else {
-            throw .unusableSource(location, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
+            throw .unusableSource(shown, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
         }
         let index: ShardIndex
         do {
             let bytes = try source.copyBytes(in: ByteRange(start: 0, end: source.size))
             index = try bytes.withUnsafeBytes { (json) throws(SafetensorsError) -> ShardIndex in
-                try ShardIndex(json: json, file: location)
+                try ShardIndex(json: json, file: shown)
             }
         } catch let error as ByteSourceError {
             throw .source(error)
         } catch let error as SafetensorsError {
             throw .format(error)
         } catch {
-            throw .unusableSource(location, reason: "\(error)")
+            throw .unusableSource(shown, reason: "\(error)")
         }
         let directory = locator.canonical(LocalPath.parent(location))
         var files: [PlannedFile] = []
@@ -102,24 +107,27 @@ public struct ModelLoader: Sendable {
             let shardLocation = locator.sibling(of: location, relativePath: shard)
             if let directory, let resolved = locator.canonical(shardLocation),
                !resolved.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
-                throw .inconsistent(file: location, reason: "shard \(quotedName(shard)) resolves to \(resolved), outside the model's directory \(directory)")
+                throw .inconsistent(file: shown, reason: "shard \(quotedName(shard)) resolves to \(locator.displayName(of: resolved)), outside the model's directory \(locator.displayName(of: directory))")
             }
-            files.append(PlannedFile(location: shardLocation, relativeName: shard, listing: (location, shard)))
+            files.append(PlannedFile(
+                location: shardLocation, displayName: locator.displayName(of: shardLocation), relativeName: shard,
+                listing: (location, shown, shard)))
         }
-        var name = LocalPath.lastComponent(location)
+        var name = LocalPath.lastComponent(shown)
         if name == ModelLoader.indexFileName {
-            name = LocalPath.lastComponent(locator.canonical(LocalPath.parent(location)) ?? LocalPath.parent(location))
+            name = LocalPath.lastComponent(locator.canonical(LocalPath.parent(location)).map(locator.displayName(of:)) ?? LocalPath.parent(shown))
         } else if name.hasSuffix(".index.json") {
             name.removeLast(".index.json".count)
         }
-        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, index: index)])
+        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, displayName: shown, index: index)])
     }
 
     // MARK: Loading
 
     private func load(_ plan: SourcePlan) throws(ModelError) -> LogicalModel {
         let locators = self
-        let loaded = try plan.files.parallelMap { (file) throws(ModelError) -> LoadedFile in
+        let width = plan.files.reduce(1) { max($0, locator(for: $1.location).concurrentOpens) }
+        let loaded = try plan.files.parallelMap(width: width) { (file) throws(ModelError) -> LoadedFile in
             try locators.loadFile(file)
         }
         return try ModelAssembly(plan: plan, files: loaded).assemble()
@@ -128,10 +136,10 @@ public struct ModelLoader: Sendable {
     private func loadFile(_ file: PlannedFile) throws(ModelError) -> LoadedFile {
         let source: any ByteSource
         do {
-            source = try locator(for: file.location).open(file.location, displayName: file.location)
+            source = try locator(for: file.location).open(file.location, displayName: file.displayName)
         } catch {
             guard let listing = file.listing else { throw error }
-            throw .inconsistent(file: listing.index, reason: "shard \(quotedName(listing.weightMapName)) in the weight_map cannot be opened: \(error)")
+            throw .inconsistent(file: listing.indexDisplayName, reason: "shard \(quotedName(listing.weightMapName)) in the weight_map cannot be opened: \(error)")
         }
         do {
             return LoadedFile(planned: file, source: source, header: try readHeader(of: source))
@@ -140,7 +148,7 @@ public struct ModelLoader: Sendable {
         } catch let error as SafetensorsError {
             throw .format(error)
         } catch {
-            throw .unusableSource(file.location, reason: "\(error)")
+            throw .unusableSource(file.displayName, reason: "\(error)")
         }
     }
 
@@ -168,15 +176,20 @@ public struct ModelLoader: Sendable {
 /// A file a SOURCE stands for, not yet opened.
 struct PlannedFile: Sendable {
     var location: String
+    /// How messages name the file (a URL without its credentials or query).
+    var displayName: String
     /// The name shown to users, relative to the model.
     var relativeName: String
-    /// The index that lists the file, and the file's name in its `weight_map`.
-    var listing: (index: String, weightMapName: String)?
+    /// The index that lists the file (its location and how messages name it), and the file's
+    /// name in its `weight_map`.
+    var listing: (index: String, indexDisplayName: String, weightMapName: String)?
 }
 
 /// A parsed index and where it was found.
 struct PlannedIndex: Sendable {
     var location: String
+    /// How messages name the index.
+    var displayName: String
     var index: ShardIndex
 
 }
@@ -194,7 +207,7 @@ struct SourcePlan: Sendable {
         var counts: [String: Int] = [:]
         for file in files { counts[file.relativeName, default: 0] += 1 }
         for position in files.indices where counts[files[position].relativeName]! > 1 {
-            files[position].relativeName = files[position].location
+            files[position].relativeName = files[position].displayName
         }
         return SourcePlan(name: name, files: files, indexes: plans.flatMap(\.indexes))
     }

@@ -20,6 +20,16 @@ public protocol SourceLocator: Sendable {
     func canonical(_ location: String) -> String?
     /// `location` of a file named by `relativePath` beside the file at `base`.
     func sibling(of base: String, relativePath: String) -> String
+    /// How messages, logs and sidecars show `location`: never with credentials in it.
+    func displayName(of location: String) -> String
+    /// How many files this locator opens at once while a model loads: files that wait on network
+    /// round trips are best opened many at a time.
+    var concurrentOpens: Int { get }
+}
+
+extension SourceLocator {
+    public func displayName(of location: String) -> String { location }
+    public var concurrentOpens: Int { ParallelWork.processorCount }
 }
 
 /// Files on a local filesystem, mapped into memory.

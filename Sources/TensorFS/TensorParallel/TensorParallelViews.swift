@@ -154,8 +154,9 @@ final class TensorParallelViews: Sendable {
         let slice = geometry(view: view, tensor: index)
         if slice.isContiguous {
             let start = tensor.fileRange.start + slice.firstOffset
-            visit(.sourceWithin(source, ByteRange(start: start + range.start, end: start + range.end),
-                                extent: ByteRange(start: start, end: start + slice.byteCount)))
+            visit(.source(FileLayout.SourceSegment(
+                source: source, range: ByteRange(start: start + range.start, end: start + range.end),
+                extent: ByteRange(start: start, end: start + slice.byteCount), readsAheadWithinExtent: true)))
             return
         }
         let strided = StridedSlice(number: views[view].firstSlice + index, source: source, tensorStart: tensor.fileRange.start, geometry: slice)

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A header sent with every request to an HTTP source's own origin, given as
+/// `--header 'Name: value'` (a bearer token, say). It prints with its value redacted.
+public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
+    /// The header's name.
+    public var name: String
+    /// The header's value: often a secret.
+    var value: String
+
+    /// The environment variable that carries headers to the mount daemon, so that they never
+    /// show in its command line.
+    public static let environmentVariable = "TENSORFS_HTTP_HEADERS"
+
+    /// Headers tensorfs sets itself; a user's value would break ranges or consistency checks.
+    private static let reserved: Set<String> = [
+        "host", "range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
+        "if-range", "content-length", "transfer-encoding", "connection", "expect",
+    ]
+
+    /// Parses one `Name: value` line.
+    public init(parsing line: String) throws(HTTPHeaderError) {
+        guard let colon = line.firstIndex(of: ":") else {
+            throw HTTPHeaderError(description: "a header is `Name: value`, but the argument has no colon")
+        }
+        let name = line[..<colon].trimmingWhitespace()
+        let value = line[line.index(after: colon)...].trimmingWhitespace()
+        guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenByte) else {
+            throw HTTPHeaderError(description: "\(quoted(String(name))) is not a valid header name")
+        }
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+            throw HTTPHeaderError(description: "the value of header \(name) holds a control character")
+        }
+        guard !Self.reserved.contains(name.lowercased()) else {
+            throw HTTPHeaderError(description: "header \(name) is set by tensorfs itself")
+        }
+        self.name = String(name)
+        self.value = String(value)
+    }
+
+    /// Headers from one `--header` argument: `Name: value`, or `@FILE` for a file of such
+    /// lines (as curl reads `-H @FILE`), which keeps the secret out of the command line.
+    public static func parseArgument(_ argument: String) throws(HTTPHeaderError) -> [HTTPHeader] {
+        guard argument.hasPrefix("@") else { return [try HTTPHeader(parsing: argument)] }
+        let path = String(argument.dropFirst())
+        guard let text = readSmallFile(path) else {
+            throw HTTPHeaderError(description: "cannot read the header file \(path): \(String(cString: strerror(errno)))")
+        }
+        var headers: [HTTPHeader] = []
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) where !line.trimmingWhitespace().isEmpty {
+            headers.append(try HTTPHeader(parsing: String(line)))
+        }
+        return headers
+    }
+
+    /// The header as it goes on the wire.
+    var line: String { "\(name): \(value)" }
+
+    public var description: String { "\(name): (redacted)" }
+
+    /// `headers` as one environment value, one header per line.
+    public static func environmentValue(_ headers: [HTTPHeader]) -> String {
+        headers.map(\.line).joined(separator: "\n")
+    }
+
+    /// Headers back from `environmentValue(_:)`.
+    public static func fromEnvironmentValue(_ text: String) throws(HTTPHeaderError) -> [HTTPHeader] {
+        var headers: [HTTPHeader] = []
+        for line in text.split(separator: "\n") { headers.append(try HTTPHeader(parsing: String(line))) }
+        return headers
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default:
+            "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+}
+
+/// Why a `--header` argument is unusable. It never quotes the header's value.
+public struct HTTPHeaderError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// One line for the user.
+    public var description: String
+}
+
+/// The contents of a small text file, or nil with errno set.
+func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    while bytes.count < limit {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        if count < 0 { return nil }
+        if count == 0 { break }
+        bytes += chunk[..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

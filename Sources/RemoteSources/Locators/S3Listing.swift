@@ -1,0 +1,74 @@
+/// Lists the objects directly under an S3 prefix with ListObjectsV2, page by page.
+struct S3Listing {
+    let settings: AWSSettings
+    let engine: TransferEngine
+    let policy: RetryPolicy
+
+    /// Why listing failed.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The most pages read (a thousand keys each).
+    static let pageLimit = 1000
+
+    /// The names of the objects directly under `prefix` (its key), relative to it, sorted by
+    /// their bytes; "subdirectories" are left out.
+    func names(in prefix: S3Location) throws -> [String] {
+        var names: [String] = []
+        var continuation: String?
+        for _ in 0..<Self.pageLimit {
+            let page = try fetchPage(prefix, continuation: continuation)
+            let document = Substring(String(decoding: page, as: UTF8.self))
+            for entry in XMLElements.contents(of: "Contents", in: document) {
+                guard let key = XMLElements.text(of: "Key", in: entry), key.hasPrefix(prefix.key), key.count > prefix.key.count else { continue }
+                names.append(String(key.dropFirst(prefix.key.count)))
+            }
+            guard XMLElements.text(of: "IsTruncated", in: document) == "true",
+                  let next = XMLElements.text(of: "NextContinuationToken", in: document) else {
+                return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            }
+            continuation = next
+        }
+        throw Failure(description: "more than \(Self.pageLimit) pages of objects")
+    }
+
+    /// The query of one ListObjectsV2 request, canonical as Signature Version 4 wants it:
+    /// parameters sorted by name, names and values percent-encoded.
+    static func query(prefix: String, continuation: String?) -> String {
+        var parameters = [("delimiter", "/"), ("list-type", "2"), ("prefix", prefix)]
+        if let continuation { parameters.append(("continuation-token", continuation)) }
+        return parameters.sorted { $0.0 < $1.0 }
+            .map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }
+            .joined(separator: "&")
+    }
+
+    private func fetchPage(_ prefix: S3Location, continuation: String?) throws -> [UInt8] {
+        let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, continuation: continuation))
+        let request = S3Requests.signed(url: url, headers: [], range: nil, settings: settings)
+        let deadline = MonotonicClock.milliseconds() + policy.totalMilliseconds
+        var retry = 0
+        while true {
+            let result = engine.perform(request, sink: .collect(limit: 64 << 20))
+            let transient: Bool
+            switch result.head.status {
+            case 200 where result.failure == nil:
+                return result.body
+            case 0:
+                guard let failure = result.failure else { throw Failure(description: "no response") }
+                transient = failure.isTransient && !failure.isUnreachable
+                if !transient { throw Failure(description: failure.message) }
+            case 200, 408, 429, 500...599:
+                transient = true
+            default:
+                throw Failure(description: S3Requests.explain(result))
+            }
+            let delay = policy.delay(beforeRetry: retry, retryAfterSeconds: result.head.retryAfterSeconds)
+            guard transient, MonotonicClock.milliseconds() + delay <= deadline else {
+                throw Failure(description: result.failure?.message ?? S3Requests.explain(result))
+            }
+            retry += 1
+            usleepMilliseconds(delay)
+        }
+    }
+}

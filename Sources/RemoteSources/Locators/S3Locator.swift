@@ -1,0 +1,65 @@
+import TensorFS
+
+/// `s3://BUCKET/KEY` sources (an object: a file or an index) and `s3://BUCKET/PREFIX/` (a
+/// directory: its index if there is one, else its `.safetensors` objects).
+struct S3Locator: SourceLocator {
+    let context: RemoteContext
+
+    func handles(_ location: String) -> Bool {
+        location.hasPrefix("s3://")
+    }
+
+    func kind(of location: String) throws(ModelError) -> LocationKind {
+        let parsed = try self.location(location)
+        guard parsed.isPrefix else { return .file }
+        let names: [String]
+        do {
+            names = try S3Listing(settings: try settings(for: location), engine: context.engine, policy: context.mountPolicy)
+                .names(in: parsed)
+        } catch let error as S3Listing.Failure {
+            throw .unusableSource(location, reason: "cannot list the prefix: \(error.description)")
+        } catch {
+            throw .unusableSource(location, reason: "\(error)")
+        }
+        guard !names.isEmpty else { throw .unusableSource(location, reason: "no objects under this prefix") }
+        return .directory(entries: names)
+    }
+
+    func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
+        let endpoint = S3ObjectEndpoint(location: try self.location(location), settings: try settings(for: location))
+        do {
+            return try RemoteObjectSource.open(endpoint, context: context)
+        } catch {
+            throw .source(error)
+        }
+    }
+
+    func canonical(_ location: String) -> String? {
+        guard let parsed = try? S3Location(parsing: location) else { return nil }
+        return "s3://\(parsed.bucket)" + RemoteURL.removingDotSegments("/" + parsed.key)
+    }
+
+    func sibling(of base: String, relativePath: String) -> String {
+        guard let parsed = try? S3Location(parsing: base) else { return base + "/" + relativePath }
+        let directory = parsed.key.lastIndex(of: "/").map { String(parsed.key[...$0]) } ?? ""
+        return S3Location(bucket: parsed.bucket, key: directory + relativePath).text
+    }
+
+    var concurrentOpens: Int { 64 }
+
+    private func location(_ text: String) throws(ModelError) -> S3Location {
+        do {
+            return try S3Location(parsing: text)
+        } catch {
+            throw .unusableSource(text, reason: "bad S3 location: \(error)")
+        }
+    }
+
+    private func settings(for location: String) throws(ModelError) -> AWSSettings {
+        do {
+            return try context.aws()
+        } catch {
+            throw .unusableSource(location, reason: error.description)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+@testable import RemoteSources
+import Testing
+
+@Suite struct RecencyListTests {
+    @Test func theLeastRecentlyTouchedKeyComesFirstAndWeightsAddUp() {
+        var list = RecencyList<String>()
+        list.touch("a", weight: 1)
+        list.touch("b", weight: 2)
+        list.touch("c", weight: 4)
+        #expect(list.totalWeight == 7)
+        #expect(list.leastRecent() == "a")
+        list.touch("a")
+        #expect(list.leastRecent() == "b")
+        #expect(list.leastRecent(excluding: "b") == "c")
+        #expect(list.remove("b") == 2)
+        #expect(list.totalWeight == 5)
+        #expect(list.leastRecent() == "c")
+        list.touch("c", weight: 10)
+        #expect(list.totalWeight == 11)
+        #expect(list.leastRecent() == "a")
+        #expect(list.count == 2)
+    }
+
+    @Test func removedSlotsAreReused() {
+        var list = RecencyList<Int>()
+        for round in 0..<100 {
+            list.touch(round, weight: 1)
+            if round >= 3 { list.remove(round - 3) }
+        }
+        #expect(list.count == 3)
+        #expect(list.leastRecent() == 97)
+        #expect(list.remove(12345) == nil)
+    }
+}

@@ -1,0 +1,320 @@
+"""Real servers for remote-source tests, on 127.0.0.1 only: nginx serving a directory (its access
+log records the bytes of every response), moto's S3 server, and a fault-injecting HTTP proxy.
+Each fixture starts its server and stops it at teardown."""
+import http.client
+import http.server
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, process, what, timeout=30):
+    """Waits until `process` listens on `port`; stops it and fails if it does not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    stop(process)
+    raise AssertionError(f"{what} did not listen on port {port} within {timeout} s")
+
+
+def stop(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Nginx:
+    """nginx (Debian's nginx-light) serving `root`, which supports Range and ETag; the access
+    log holds one JSON object per request, with the bytes of the body sent."""
+
+    def __init__(self, workdir):
+        self.workdir = pathlib.Path(workdir)
+        self.root = self.workdir / "www"
+        self.root.mkdir(parents=True)
+        self.log = self.workdir / "access.log"
+        self.port = free_port()
+        temp = self.workdir / "temp"
+        temp.mkdir()
+        config = self.workdir / "nginx.conf"
+        config.write_text(f"""
+user root;
+worker_processes 2;
+daemon off;
+pid {self.workdir}/nginx.pid;
+error_log {self.workdir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    log_format requests escape=json '{{"method":"$request_method","uri":"$uri","status":$status,'
+        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization",'
+        '"if_match":"$http_if_match"}}';
+    access_log {self.log} requests;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    sendfile on;
+    keepalive_requests 1000000;
+    server {{
+        listen {LOOPBACK}:{self.port};
+        root {self.root};
+        location /redirect-elsewhere/ {{
+            rewrite ^/redirect-elsewhere/(.*)$ http://localhost:{self.port}/$1 redirect;
+        }}
+        location /forbidden/ {{
+            return 403;
+        }}
+        location /moved/ {{
+            rewrite ^/moved/(.*)$ /$1 redirect;
+        }}
+    }}
+}}
+""")
+        self.process = subprocess.Popen(
+            ["nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"), "-c", str(config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, "nginx")
+
+    def url(self, name=""):
+        return f"http://{LOOPBACK}:{self.port}/{name}"
+
+    def requests(self):
+        """Every request logged so far, oldest first. nginx writes a line once it has sent the
+        whole response, which can be a moment after the client has the bytes: the log is read
+        until it stops changing."""
+        lines, previous = self._lines(), None
+        while lines != previous:
+            time.sleep(0.2)
+            lines, previous = self._lines(), lines
+        return [json.loads(line) for line in lines]
+
+    def _lines(self):
+        if not self.log.exists():
+            return []
+        return [line for line in self.log.read_text().splitlines() if line.strip()]
+
+    def clear_log(self):
+        self.log.write_text("")
+        # nginx keeps writing to the same file at its (now stale) offset; reopen it.
+        self.process.send_signal(signal.SIGUSR1)
+        time.sleep(0.2)
+
+    def stop(self):
+        stop(self.process)
+
+
+class Moto:
+    """moto's S3 server; `client()` is a boto3 client for it."""
+
+    def __init__(self, environment=None):
+        self.port = free_port()
+        env = dict(os.environ, **(environment or {}))
+        self.process = subprocess.Popen(
+            ["moto_server", "-H", LOOPBACK, "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        wait_for_port(self.port, self.process, "moto_server")
+        self.endpoint = f"http://{LOOPBACK}:{self.port}"
+
+    def client(self, key_id="test", secret="test", service="s3"):
+        import boto3
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key_id, aws_secret_access_key=secret)
+
+    def environment(self, key_id="test", secret="test"):
+        """Variables that point the AWS tools (and tensorfs) at this server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1"}
+
+    def stop(self):
+        stop(self.process)
+
+
+class FaultProxy:
+    """An HTTP proxy in front of an upstream server that misbehaves on demand: it answers a
+    status (503 SlowDown, say) to the next N requests, drops the connection in the middle of a
+    body, or stalls. It forwards the request's headers and logs every request it saw."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.lock = threading.Lock()
+        self.failures = []       # statuses to answer, one per request
+        self.drops = []          # body bytes to send before dropping, one per request
+        self.stalls = []         # (bytes before the stall, seconds), one per request
+        self.seen = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                proxy.handle(self)
+
+        self.server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name=""):
+        return f"http://{LOOPBACK}:{self.port}/{name}"
+
+    def fail_next(self, count, status=503):
+        with self.lock:
+            self.failures += [status] * count
+
+    def drop_next(self, count, after_bytes):
+        with self.lock:
+            self.drops += [after_bytes] * count
+
+    def stall_next(self, count, seconds, after_bytes=0):
+        with self.lock:
+            self.stalls += [(after_bytes, seconds)] * count
+
+    def handle(self, request):
+        with self.lock:
+            self.seen.append({"path": request.path, "range": request.headers.get("Range"),
+                              "if_match": request.headers.get("If-Match")})
+            failure = self.failures.pop(0) if self.failures else None
+            drop = self.drops.pop(0) if self.drops and failure is None else None
+            stall = self.stalls.pop(0) if self.stalls and failure is None and drop is None else None
+        if failure is not None:
+            body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+            request.send_response(failure)
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+            return
+        upstream = http.client.HTTPConnection(LOOPBACK, self.upstream_port, timeout=30)
+        headers = {name: value for name, value in request.headers.items() if name.lower() not in ("host", "connection")}
+        upstream.request("GET", request.path, headers=headers)
+        response = upstream.getresponse()
+        body = response.read()
+        upstream.close()
+        request.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding", "server", "date"):
+                request.send_header(name, value)
+        request.end_headers()
+        if drop is not None:
+            request.wfile.write(body[:drop])
+            request.wfile.flush()
+            request.connection.shutdown(socket.SHUT_RDWR)
+            request.close_connection = True
+            return
+        if stall is not None:
+            request.wfile.write(body[:stall[0]])
+            request.wfile.flush()
+            time.sleep(stall[1])
+            request.wfile.write(body[stall[0]:])
+            return
+        request.wfile.write(body)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch):
+    """Loopback requests must not go through a proxy from the environment."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def nginx(tmp_path_factory):
+    server = Nginx(tmp_path_factory.mktemp("nginx"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto():
+    server = Moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault_proxy(nginx):
+    proxy = FaultProxy(nginx.port)
+    yield proxy
+    proxy.stop()
+
+
+def shard_model(source, directory, shard_count):
+    """Splits the safetensors file `source` into `shard_count` shards with a Hugging Face index
+    in `directory`; returns the index's path."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = load_file(str(source))
+    names = sorted(tensors)
+    weight_map = {}
+    total = 0
+    for number in range(shard_count):
+        file_name = f"model-{number + 1:05d}-of-{shard_count:05d}.safetensors"
+        part = {name: tensors[name] for name in names[number::shard_count]}
+        save_file(part, str(directory / file_name), metadata={"format": "pt"})
+        for name, array in part.items():
+            weight_map[name] = file_name
+            total += array.nbytes
+    index = directory / "model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}))
+    return index
+
+
+def daemon_command_lines():
+    """The command lines of running mount daemons."""
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"tensorfs" in word for word in words[:1]) and b"--readiness-descriptor" in words:
+            lines.append(b" ".join(words).decode(errors="replace"))
+    return lines
+
+
+def replace_published(path, tensors):
+    """Writes a new version of the model at `path` (served by nginx), its modification time
+    moved on so that its ETag changes even within the same second."""
+    staged = path.with_name(path.name + ".new")
+    save_file({name: np.ascontiguousarray(array) for name, array in tensors.items()}, str(staged))
+    os.replace(staged, path)
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+
+
+def tensor_path(mountpoint, name):
+    return pathlib.Path(mountpoint) / name.replace(".", "/")

@@ -1,0 +1,100 @@
+"""--cache-dir keeps fetched parts across remounts within --cache-size, never serves the bytes of
+an object that changed, and refetches a torn or corrupted entry instead of serving it."""
+import os
+import time
+
+import numpy as np
+import pytest
+
+from conftest import write_model
+from remote_servers import daemon_command_lines, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+
+MiB = 1 << 20
+PROBE = "bytes=0-262143"
+
+
+@pytest.fixture
+def model(nginx, tmp_path):
+    rng = np.random.default_rng(11)
+    tensors = {f"block.{n}": rng.integers(0, 255, size=3 * MiB + n * 1021, dtype=np.uint8) for n in range(4)}
+    name = f"cache/{tmp_path.name}.safetensors"
+    (nginx.root / "cache").mkdir(exist_ok=True)
+    write_model(nginx.root / name, tensors)
+    return name, tensors
+
+
+def fill_cache(mounts, url, options, tensors):
+    """Mounts, reads every tensor, unmounts, and waits for the daemon to finish its cache
+    writes and exit."""
+    mountpoint = mounts.mount(url, options=options)
+    read_all(mountpoint, tensors)
+    mounts.unmount(mountpoint)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(str(mountpoint) in line for line in daemon_command_lines()):
+        time.sleep(0.05)
+
+
+def read_all(mountpoint, tensors):
+    for name, array in tensors.items():
+        assert tensor_path(mountpoint, name).read_bytes() == array.tobytes(), name
+
+
+def cache_files(directory):
+    return sorted(path for path in directory.rglob("*") if path.is_file())
+
+
+def drop_page_cache():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as control:
+        control.write("3\n")
+
+
+def test_a_remount_reads_from_the_cache_without_fetching_data(mounts, nginx, model, tmp_path):
+    name, tensors = model
+    options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M"]
+    fill_cache(mounts, nginx.url(name), options, tensors)
+    assert cache_files(tmp_path / "cache")
+    drop_page_cache()
+    nginx.clear_log()
+    mountpoint = mounts.mount(nginx.url(name), options=options)
+    read_all(mountpoint, tensors)
+    assert [r["range"] for r in nginx.requests()] == [PROBE]
+
+
+def test_a_corrupted_or_torn_entry_is_refetched_never_served(mounts, nginx, model, tmp_path):
+    name, tensors = model
+    log = tmp_path / "daemon.log"
+    options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M", "--log-file", log]
+    fill_cache(mounts, nginx.url(name), options, tensors)
+    entries = cache_files(tmp_path / "cache")
+    flipped, torn = entries[3], entries[7]
+    data = bytearray(flipped.read_bytes())
+    data[1000] ^= 0x40
+    flipped.write_bytes(bytes(data))
+    with open(torn, "r+b") as file:
+        file.truncate(torn.stat().st_size // 2)
+    drop_page_cache()
+    nginx.clear_log()
+    mountpoint = mounts.mount(nginx.url(name), options=options)
+    read_all(mountpoint, tensors)
+    refetched = [r for r in nginx.requests() if r["range"] != PROBE]
+    assert 2 <= len(refetched) <= 4 and sum(r["bytes"] for r in refetched) <= 4 * MiB, refetched
+    text = log.read_text()
+    assert "checksum" in text and "torn" in text
+
+
+def test_a_changed_object_never_finds_its_old_bytes_in_the_cache(mounts, nginx, model, tmp_path):
+    name, tensors = model
+    options = ["--cache-dir", tmp_path / "cache", "--part-size", "1M"]
+    fill_cache(mounts, nginx.url(name), options, tensors)
+    changed = {key: np.ascontiguousarray(value[::-1]) for key, value in tensors.items()}
+    replace_published(nginx.root / name, changed)
+    mountpoint = mounts.mount(nginx.url(name), options=options)
+    read_all(mountpoint, changed)
+
+
+def test_the_cache_stays_within_its_size(mounts, nginx, model, tmp_path):
+    name, tensors = model
+    cache = tmp_path / "cache"
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--cache-size", "4M", "--part-size", "1M"], tensors)
+    assert 0 < sum(path.stat().st_size for path in cache_files(cache)) <= 4 * MiB

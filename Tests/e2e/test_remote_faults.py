@@ -1,0 +1,103 @@
+"""A remote source survives what networks and servers do (throttling, dropped connections,
+stalls), fails a read with EIO after a bounded time while the daemon stays healthy, and never
+mixes the bytes of two versions of an object."""
+import errno
+
+import numpy as np
+import pytest
+
+from conftest import is_mounted, run, write_model
+from remote_servers import fault_proxy, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+
+MiB = 1 << 20
+
+
+@pytest.fixture
+def model(nginx, tmp_path):
+    """A model of a few large tensors, published on nginx; returns (name, tensors)."""
+    rng = np.random.default_rng(7)
+    tensors = {f"layer.{n}": rng.integers(0, 255, size=6 * MiB + n * 4099, dtype=np.uint8) for n in range(3)}
+    name = f"faults/{tmp_path.name}.safetensors"
+    target = nginx.root / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_model(target, tensors)
+    return name, tensors
+
+
+def assert_reads_back(mountpoint, tensors):
+    for name, array in tensors.items():
+        assert tensor_path(mountpoint, name).read_bytes() == array.tobytes(), name
+
+
+def test_throttling_and_server_errors_are_retried(mounts, fault_proxy, model):
+    name, tensors = model
+    fault_proxy.fail_next(3, status=503)
+    mountpoint = mounts.mount(fault_proxy.url(name))
+    fault_proxy.fail_next(2, status=503)
+    fault_proxy.fail_next(1, status=500)
+    fault_proxy.fail_next(1, status=429)
+    assert_reads_back(mountpoint, tensors)
+
+
+def test_a_connection_dropped_in_the_middle_of_a_body_resumes_where_it_broke(mounts, fault_proxy, model):
+    name, tensors = model
+    mountpoint = mounts.mount(fault_proxy.url(name), options=["--part-size", "4M"])
+    seen_before = len(fault_proxy.seen)
+    fault_proxy.drop_next(2, after_bytes=300_000)
+    assert_reads_back(mountpoint, tensors)
+    ranges = [request["range"] for request in fault_proxy.seen[seen_before:]]
+    starts = [int(text.split("=")[1].split("-")[0]) for text in ranges]
+    # A resumed request starts 300000 bytes into one of the requests before it.
+    assert any(start - 300_000 in starts for start in starts), ranges
+    assert all(request["if_match"] for request in fault_proxy.seen[seen_before:])
+
+
+def test_a_stalled_response_is_abandoned_and_retried(mounts, fault_proxy, model):
+    name, tensors = model
+    mountpoint = mounts.mount(fault_proxy.url(name), options=["--stall-timeout", "1"])
+    fault_proxy.stall_next(1, seconds=6, after_bytes=1000)
+    assert_reads_back(mountpoint, tensors)
+
+
+def test_a_read_that_keeps_failing_gives_eio_and_the_daemon_stays_healthy(mounts, fault_proxy, model, tmp_path):
+    name, tensors = model
+    log = tmp_path / "daemon.log"
+    mountpoint = mounts.mount(fault_proxy.url(name), options=["--read-timeout", "2", "--log-file", log])
+    fault_proxy.fail_next(10_000, status=503)
+    with pytest.raises(OSError) as failure:
+        tensor_path(mountpoint, "layer.0").read_bytes()
+    assert failure.value.errno == errno.EIO
+    assert "503" in log.read_text()
+    with fault_proxy.lock:
+        fault_proxy.failures.clear()
+    assert_reads_back(mountpoint, tensors)
+
+
+def test_mounting_through_a_server_that_keeps_failing_fails_with_one_line(tensorfs_bin, fault_proxy, model, tmp_path):
+    name, _ = model
+    fault_proxy.fail_next(10_000, status=503)
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    result = run(tensorfs_bin, "mount", "--read-timeout", "2", fault_proxy.url(name), mountpoint)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "503" in lines[0] and "gave up" in lines[0], result.stderr
+    assert not is_mounted(mountpoint)
+
+
+def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mounts, nginx, model, tmp_path):
+    name, tensors = model
+    log = tmp_path / "daemon.log"
+    mountpoint = mounts.mount(nginx.url(name), options=["--log-file", log, "--part-size", "1M"])
+    assert tensor_path(mountpoint, "layer.0").read_bytes()[:MiB] == tensors["layer.0"].tobytes()[:MiB]
+    replace_published(nginx.root / name, {key: np.ascontiguousarray(255 - value) for key, value in tensors.items()})
+    for tensor in tensors:
+        try:
+            data = tensor_path(mountpoint, tensor).read_bytes()
+        except OSError as error:
+            assert error.errno == errno.EIO
+        else:
+            # Whatever the kernel kept from before the change is the old version, whole.
+            assert data == tensors[tensor].tobytes()
+    lines = [line for line in log.read_text().splitlines() if "changed on the server" in line]
+    assert len(lines) == 1 and nginx.url(name) in lines[0], log.read_text()

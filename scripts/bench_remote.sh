@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Benchmarks remote sources on loopback and prints a markdown table, every row side by side in
+# one run: nginx (from Debian) serves the models on 127.0.0.1; safetensors-streaming 0.1.1 (a
+# Rust + libcurl streaming loader from PyPI) and curl are the references. Needs root (it drops
+# the page cache and mounts). Options: --repeat N (default 3; medians are reported). Figures
+# vary run to run on shared machines; compare within one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPEAT=3
+while (($#)); do
+  case "$1" in
+    --repeat) REPEAT="$2"; shift 2 ;;
+    *) echo "usage: $0 [--repeat N]" >&2; exit 2 ;;
+  esac
+done
+
+scripts/setup.sh
+WORK=.cache/bench-remote
+mkdir -p "$WORK"
+export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+if [ ! -d "$WORK/streaming/safetensors_streaming" ]; then
+  echo "bench: installing safetensors-streaming 0.1.1 into $WORK/streaming" >&2
+  python3 -m pip install -q --target "$WORK/streaming" safetensors-streaming==0.1.1
+fi
+echo "bench: building tensorfs (release)" >&2
+swift build -c release >/dev/null
+BIN="$(swift build -c release --show-bin-path)/tensorfs"
+
+BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:$WORK/streaming" python3 - <<'PY'
+import json, os, pathlib, shutil, statistics, subprocess, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from safetensors.numpy import save_file
+from remote_servers import Nginx, shard_model
+
+BIN, WORK, REPEAT = os.environ["BIN"], pathlib.Path(os.environ["WORK"]).resolve(), int(os.environ["REPEAT"])
+MiB = 1 << 20
+SAMPLE = pathlib.Path(".cache/models/all-MiniLM-L6-v2/model.safetensors").resolve()
+for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+    os.environ.pop(name, None)
+
+
+def note(text):
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+def drop_page_cache():
+    os.sync()
+    pathlib.Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def mountpoint(name):
+    path = WORK / "mnt" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def mount(*arguments):
+    """Mounts; returns the seconds until the mount was live."""
+    start = time.perf_counter()
+    subprocess.run([BIN, "mount", *map(str, arguments)], check=True)
+    return time.perf_counter() - start
+
+
+def unmount(path):
+    subprocess.run([BIN, "unmount", str(path)], check=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(str(path) in line for line in daemon_lines()):
+        time.sleep(0.05)
+
+
+def daemon_lines():
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            lines.append(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            pass
+    return [line for line in lines if "--readiness-descriptor" in line]
+
+
+def timed(command):
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median(values):
+    return statistics.median(values)
+
+
+# ---- Data ----
+shutil.rmtree(WORK / "nginx", ignore_errors=True)
+server = Nginx(WORK / "nginx")
+www = server.root
+note("writing the models")
+shutil.copyfile(SAMPLE, www / "real.safetensors")
+shard_model(SAMPLE, www / "real-sharded", 4)
+many = www / "many"
+many.mkdir()
+weight_map = {}
+rng = np.random.default_rng(0)
+for shard in range(160):
+    file_name = f"model-{shard + 1:05d}-of-00160.safetensors"
+    tensors = {f"model.layers.{shard}.block.{n}.weight": rng.standard_normal(64, dtype=np.float32) for n in range(625)}
+    save_file(tensors, str(many / file_name), metadata={"format": "pt"})
+    weight_map.update(dict.fromkeys(tensors, file_name))
+(many / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+big = {"before": rng.integers(0, 255, size=512 * MiB + 4099, dtype=np.uint8),
+       "one_mib": rng.integers(0, 255, size=MiB, dtype=np.uint8),
+       "after": rng.integers(0, 255, size=511 * MiB - 4099, dtype=np.uint8)}
+save_file(big, str(www / "big.safetensors"))
+del big
+rows = []
+
+try:
+    # ---- Row 1: mount until live vs safetensors-streaming listing keys ----
+    import safetensors_streaming
+
+    def streaming_open(urls):
+        def keys(url):
+            with safetensors_streaming.safe_open(url, framework="pt") as opened:
+                return len(list(opened.keys()))
+        with ThreadPoolExecutor(32) as pool:
+            return sum(pool.map(keys, urls))
+
+    def shard_urls(index_url):
+        """The shards of the index at `index_url`, fetched as a loader would."""
+        with urllib.request.urlopen(index_url) as response:
+            index = json.loads(response.read())
+        base = index_url.rsplit("/", 1)[0]
+        return [f"{base}/{name}" for name in sorted(set(index["weight_map"].values()))]
+
+    for label, url, sharded in [("real model (1 file)", server.url("real.safetensors"), False),
+                                ("160 shards, 100k tensors", server.url("many/model.safetensors.index.json"), True)]:
+        ours, theirs = [], []
+        for _ in range(REPEAT):
+            target = mountpoint("live")
+            ours.append(mount(url, target))
+            unmount(target)
+            start = time.perf_counter()
+            count = streaming_open(shard_urls(url) if sharded else [url])
+            theirs.append(time.perf_counter() - start)
+        local = []
+        for _ in range(REPEAT):
+            target = mountpoint("live")
+            local.append(mount(www / (url.split("/", 3)[3]), target))
+            unmount(target)
+        rows.append((f"1. mount until live, {label}", f"{median(ours) * 1000:.0f} ms (the same files mounted from local disk: {median(local) * 1000:.0f} ms)",
+                     f"safetensors-streaming open + keys: {median(theirs) * 1000:.0f} ms ({count} keys)",
+                     f"{median(theirs) / median(ours):.1f}x faster" if median(ours) < median(theirs) else f"{median(ours) / median(theirs):.1f}x slower",
+                     "faster"))
+        note(rows[-1])
+
+    # ---- Row 2: sequential read through the mount, cold, vs curl ----
+    for label, url, objects in [("1 GiB file", server.url("big.safetensors"), ["big.safetensors"]),
+                                ("real model, 4 shards", server.url("real-sharded/model.safetensors.index.json"),
+                                 ["real-sharded/" + p.name for p in sorted((www / "real-sharded").glob("*.safetensors"))])]:
+        ours, theirs = [], []
+        # The server's files stay in its page cache (as a CDN or S3 serves at network speed);
+        # tensorfs starts cold: a fresh mount, no --cache-dir.
+        for path in objects:
+            (www / path).read_bytes()
+        for _ in range(REPEAT):
+            target = mountpoint("sequential")
+            mount(url, target)
+            ours.append(timed(["cat", str(target / "model.safetensors")]))
+            unmount(target)
+            theirs.append(timed(["curl", "-s"] + [word for o in objects for word in ("-o", "/dev/null", server.url(o))]))
+        size = sum((www / o).stat().st_size for o in objects)
+        ratio = median(theirs) / median(ours)
+        rows.append((f"2. sequential read, cold, {label}", f"{size / median(ours) / 1e9:.2f} GB/s",
+                     f"curl to /dev/null: {size / median(theirs) / 1e9:.2f} GB/s", f"{ratio:.2f}", ">= 0.8"))
+        note(rows[-1])
+
+    # ---- Row 3: bytes to read one 1 MiB tensor of a 1 GiB file ----
+    target = mountpoint("one")
+    server.clear_log()
+    mount(server.url("big.safetensors"), target)
+    header = sum(r["bytes"] for r in server.requests())
+    server.clear_log()
+    data = (target / "one_mib").read_bytes()
+    assert len(data) == MiB
+    transferred = sum(r["bytes"] for r in server.requests())
+    unmount(target)
+    part = 8 * MiB
+    rows.append(("3. bytes for one 1 MiB tensor of a 1 GiB file", f"{transferred + header} B ({transferred} data + {header} header probe)",
+                 f"tensor + part + header = {MiB + part + header} B", f"{(transferred + header) / (MiB + part + header):.2f}", "<= 1"))
+    note(rows[-1])
+
+    # ---- Row 4: re-read after a remount from --cache-dir vs a local-disk mount ----
+    cache = WORK / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    target = mountpoint("cached")
+    mount("--cache-dir", cache, "--cache-size", "4G", server.url("big.safetensors"), target)
+    subprocess.run(["cat", str(target / "model.safetensors")], check=True, stdout=subprocess.DEVNULL)
+    unmount(target)
+    ours, theirs = [], []
+    for _ in range(REPEAT):
+        mount("--cache-dir", cache, "--cache-size", "4G", server.url("big.safetensors"), target)
+        drop_page_cache()
+        ours.append(timed(["cat", str(target / "model.safetensors")]))
+        unmount(target)
+        local = mountpoint("local")
+        mount(www / "big.safetensors", local)
+        drop_page_cache()
+        theirs.append(timed(["cat", str(local / "model.safetensors")]))
+        unmount(local)
+    size = (www / "big.safetensors").stat().st_size
+    rows.append(("4. re-read after remount from --cache-dir, page cache dropped", f"{size / median(ours) / 1e9:.2f} GB/s",
+                 f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8"))
+    note(rows[-1])
+finally:
+    for name in ("live", "sequential", "one", "cached", "local"):
+        path = WORK / "mnt" / name
+        if path.exists() and os.path.ismount(path):
+            subprocess.run([BIN, "unmount", str(path)])
+    server.stop()
+
+print(f"\nRemote sources on loopback (nginx), {os.cpu_count()} cores, medians of {REPEAT}\n")
+print("| row | tensorfs | reference | ratio | goal |")
+print("| --- | --- | --- | --- | --- |")
+for row in rows:
+    print("| " + " | ".join(row) + " |")
+PY
