@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from safetensors import deserialize
 
-from conftest import run, write_model
+from conftest import assert_one_line_failure, run, write_model
 
 HOSTILE_NAMES = [
     "../../../../etc/passwd", "/etc/shadow", "a/../../b", "..", ".", "", "x\0y", "%2E%2E", "%",
@@ -98,9 +98,7 @@ def test_an_index_cannot_name_a_file_outside_its_directory(tensorfs_bin, tmp_pat
     write_index(tmp_path / "model", {"w": shard})
     (tmp_path / "mnt").mkdir()
     result = run(tensorfs_bin, "mount", tmp_path / "model", tmp_path / "mnt")
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"tensorfs: {tmp_path / 'model' / 'model.safetensors.index.json'}: ")
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_failure(result, f"tensorfs: {tmp_path / 'model' / 'model.safetensors.index.json'}: ")
 
 
 def test_an_index_cannot_reach_outside_through_a_symlink(tensorfs_bin, tmp_path):
@@ -109,8 +107,7 @@ def test_an_index_cannot_reach_outside_through_a_symlink(tensorfs_bin, tmp_path)
     os.symlink(tmp_path / "secret", tmp_path / "model" / "link")
     (tmp_path / "mnt").mkdir()
     result = run(tensorfs_bin, "mount", tmp_path / "model", tmp_path / "mnt")
-    assert result.returncode == 1
-    assert "outside the model's directory" in result.stderr
+    assert_one_line_failure(result, "outside the model's directory")
 
 
 def test_a_fifo_named_like_a_model_file_fails_instead_of_hanging(tensorfs_bin, tmp_path):
@@ -118,8 +115,7 @@ def test_a_fifo_named_like_a_model_file_fails_instead_of_hanging(tensorfs_bin, t
     os.mkfifo(tmp_path / "model" / "model.safetensors")
     (tmp_path / "mnt").mkdir()
     result = run(tensorfs_bin, "mount", tmp_path / "model", tmp_path / "mnt", timeout=60)
-    assert result.returncode == 1
-    assert "model.safetensors" in result.stderr
+    assert_one_line_failure(result, "model.safetensors")
 
 
 # Run as another user: tries to read and to change the mount, one line per attempt.
