@@ -146,7 +146,7 @@ public final class FuseBridge: @unchecked Sendable {
             // The kernel copies straight from the mapping; if a source shrank underneath, that copy
             // fails here (EFAULT) and the kernel answers the reader with EIO.
             if result < 0 {
-                log.write(.error, "read of inode \(inode) at \(offset) failed: \(String(cString: strerror(-result))); a source file may have changed")
+                reportFailedReply(-result, inode: inode, offset: offset, size: size, generated: generated)
             }
         } catch {
             log.write(.error, "read of inode \(inode) at \(offset) failed: \(error)")
@@ -173,6 +173,22 @@ public final class FuseBridge: @unchecked Sendable {
                 return fuse_reply_iov(request, vectors.baseAddress, Int32(pieces.count))
             }
         }
+    }
+
+    /// Logs a reply the kernel refused. ENOENT means the reader went away (interrupted); EFAULT
+    /// means a source shrank between the size check and the kernel's copy: checking again names it.
+    private func reportFailedReply(_ code: Int32, inode: fuse_ino_t, offset: off_t, size: Int, generated: GeneratedBytes?) {
+        if code == ENOENT {
+            trace("read of inode \(inode) at \(offset): the reader went away")
+            return
+        }
+        var cause = "a source file may have changed"
+        do {
+            try fileSystem.withContents(of: InodeNumber(inode), generated: generated, offset: UInt64(offset), count: size) { _ in }
+        } catch {
+            cause = "\(error)"
+        }
+        log.write(.error, "read of inode \(inode) at \(offset) failed: \(String(cString: strerror(code))); \(cause)")
     }
 
     func getExtendedAttribute(_ request: fuse_req_t?, inode: fuse_ino_t, name: String, size: Int) {

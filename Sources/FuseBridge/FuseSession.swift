@@ -44,6 +44,8 @@ extension FuseBridge {
         var operations = FuseOperations.table()
         let session = argv.withUnsafeMutableBufferPointer { pointer -> OpaquePointer? in
             var args = fuse_args(argc: Int32(pointer.count), argv: pointer.baseAddress, allocated: 0)
+            // Parsing replaces the arguments with a copy libfuse allocates; it is ours to free.
+            defer { fuse_opt_free_args(&args) }
             return fuse_session_new(&args, &operations, MemoryLayout<fuse_lowlevel_ops>.size, Unmanaged.passUnretained(self).toOpaque())
         }
         guard let session else {

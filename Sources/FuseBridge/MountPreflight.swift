@@ -15,8 +15,10 @@ public enum MountPreflight {
             throw MountError(description: "fusermount3 not found: install fuse3 (apt-get install fuse3)")
         }
         if let entry = MountTable.entry(at: MountTable.realpathWithoutTouchingMount(mountpoint)) {
-            var status = stat()
-            if stat(mountpoint, &status) != 0 && errno == ENOTCONN {
+            // A dead daemon's mount still answers `stat` from the kernel's cache; `statfs` is
+            // never cached, so it reaches the daemon, or fails at once when the daemon is gone.
+            var status = statvfs()
+            if statvfs(mountpoint, &status) != 0 && errno == ENOTCONN {
                 throw MountError(description: "\(mountpoint): a stale mount is left from a daemon that died (\(entry.type)); clear it with: tensorfs unmount \(mountpoint)")
             }
             throw MountError(description: "\(mountpoint): already a mountpoint (\(entry.type)); unmount it first: tensorfs unmount \(mountpoint)")

@@ -96,7 +96,8 @@ def write_model(path, tensors, metadata=None):
     """Writes a safetensors file with the reference library; returns its path."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({name: np.ascontiguousarray(array) for name, array in tensors.items()}, str(path), metadata=metadata)
+    # np.require keeps scalars 0-d; np.ascontiguousarray would make them 1-d.
+    save_file({name: np.require(array, requirements="C") for name, array in tensors.items()}, str(path), metadata=metadata)
     return path
 
 

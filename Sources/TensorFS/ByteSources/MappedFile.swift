@@ -9,6 +9,10 @@ import SafetensorsFormat
 /// kernel copies from them when replying to FUSE, and if the file shrank underneath, that copy
 /// fails with EFAULT instead of raising SIGBUS here. Headers and gathered (strided) tensor slices
 /// are read with `pread`, not through the mapping, for the same reason.
+///
+/// Before handing out or gathering a range, the file's current size is checked: bytes past a
+/// new end in the last page would otherwise read as zeros rather than fail, and the check lets
+/// the error name the file. A truncation racing with a reply still fails that reply (EFAULT).
 public final class MappedFile: ByteSource {
     public let displayName: String
     public let size: UInt64
@@ -23,7 +27,9 @@ public final class MappedFile: ByteSource {
     public init(path: String, displayName: String) throws(ByteSourceError) {
         self.path = path
         self.displayName = displayName
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that a FIFO in place of a file fails the type check below instead of
+        // waiting for a writer; reads of regular files ignore the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw ByteSourceError(source: displayName, reason: .system(call: "open", errno: errno)) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {
@@ -85,9 +91,22 @@ public final class MappedFile: ByteSource {
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
     ) throws(ByteSourceError) -> Result {
         try checkBounds(range)
+        if !range.isEmpty { try checkStillHolds(range) }
         var piece = UnsafeRawBufferPointer(start: base.map { $0 + Int(range.start) }, count: Int(range.count))
         return try withUnsafePointer(to: &piece) { (pointer) throws(ByteSourceError) -> Result in
             try body(UnsafeBufferPointer(start: pointer, count: 1))
+        }
+    }
+
+    /// Fails when the file has shrunk below the end of `range` since it was mapped.
+    private func checkStillHolds(_ range: ByteRange) throws(ByteSourceError) {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ByteSourceError(source: displayName, reason: .system(call: "stat", errno: errno))
+        }
+        let currentSize = UInt64(max(status.st_size, 0))
+        guard currentSize >= range.end else {
+            throw ByteSourceError(source: displayName, reason: .changed(detail: "truncated to \(currentSize) bytes (it was \(size)), so bytes \(range) are gone; remount to serve the new file"))
         }
     }
 
@@ -95,6 +114,9 @@ public final class MappedFile: ByteSource {
     /// `OwnMemoryCopy`), after asking for all the pages not yet in memory at once.
     public func copyBytes(in ranges: [ByteRange], into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
         for range in ranges { try checkBounds(range) }
+        if let start = ranges.lazy.map(\.start).min(), let end = ranges.lazy.map(\.end).max(), start < end {
+            try checkStillHolds(ByteRange(start: start, end: end))
+        }
         guard let base else { return try copyOneByOne(ranges, into: buffer) }
         requestMissingPages(of: ranges, base: base)
         do {
