@@ -31,6 +31,7 @@ public final class TensorFileSystem: Sendable {
     private let newestTimes: [Timestamp]
     /// The `tp-N/rank-R/` trees, when asked for.
     private let tensorParallel: TensorParallelViews?
+    private let generatedSizes = GeneratedSizeCache()
 
     /// Builds the namespace over `models`, with the tensor-parallel views of `tensorParallel`.
     public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions(), tensorParallel: TensorParallelPlan? = nil) {
@@ -90,8 +91,19 @@ public final class TensorFileSystem: Sendable {
     }
 
     private func size(kind: NodeKind, payload: Int) -> UInt64 {
-        if kind == .mergedModel, case .success(let merged) = mergedModels[payload] {
-            return merged.size
+        switch kind {
+        case .mergedModel:
+            if case .success(let merged) = mergedModels[payload] { return merged.size }
+        case .sidecar, .npy:
+            return generatedSizes.size(kind: kind, payload: payload, rank: tensor(payload).tensor.info.shape.count) {
+                fileLayout(kind: kind, payload: payload, generated: nil).size
+            }
+        case .sliceSidecar, .sliceNpy:
+            return generatedSizes.size(kind: kind, payload: payload, rank: tensorParallel!.tensor(ofSlice: payload).tensor.info.shape.count) {
+                fileLayout(kind: kind, payload: payload, generated: nil).size
+            }
+        default:
+            break
         }
         return fileLayout(kind: kind, payload: payload, generated: nil).size
     }

@@ -134,3 +134,21 @@ struct TensorFileSystemTests {
         #expect(fileSystem.open(fileSystem.namespace.resolve("__metadata__.json")!) != nil)
     }
 }
+
+/// Generated files of tensors with very long shapes.
+@Suite("filesystem: long shapes")
+struct LongShapeTests {
+    @Test("sidecars and .npy files of a tensor with thousands of dimensions report their true size, stat after stat")
+    func longShapeSizes() throws {
+        let rank = GeneratedSizeCache.rankWorthKeeping * 8
+        let (model, _) = try CraftedModel.load([("long.safetensors", [CraftedTensor("deep", .u8, Array(repeating: 1, count: rank))])])
+        let fileSystem = TensorFileSystem(models: [model])
+        for path in ["deep.json", "deep.npy"] {
+            let inode = try #require(fileSystem.namespace.resolve(path))
+            let contents = try TensorFileSystemTests.contents(fileSystem, path, count: 1 << 24)
+            for _ in 0..<3 {
+                #expect(fileSystem.attributes(of: inode)?.size == UInt64(contents.count))
+            }
+        }
+    }
+}
