@@ -62,6 +62,10 @@ public final class FuseBridge: @unchecked Sendable {
             directoriesOpenWithoutRequests.store(true, ordering: .releasing)
         }
         connection.pointee.want = want
+        // Each stream read sequentially keeps a read-ahead window of requests in flight; with the
+        // kernel's 12 (congested at 9) a few concurrent readers make it skip read-ahead.
+        connection.pointee.max_background = 64
+        connection.pointee.congestion_threshold = 48
         log.write(.info, "connection open: max_write \(connection.pointee.max_write), max_readahead \(connection.pointee.max_readahead)")
         if !onReady() {
             log.write(.error, "nobody waits for the mount any more; unmounting")

@@ -23,9 +23,9 @@ public struct MountSettings: Sendable {
         self.threads = threads
     }
 
-    /// Few threads: each request wakes the worker that has waited longest, so with many idle
-    /// workers every request lands on a cold thread (see the README's Performance section).
-    public static let defaultThreads = 4
+    /// Enough workers to keep reads of cold sources in flight (a worker waits while the kernel
+    /// reads the source's pages in); see the README's Performance section.
+    public static let defaultThreads = 16
 }
 
 /// Why a FUSE session could not start.
