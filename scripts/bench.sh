@@ -5,8 +5,9 @@
 # under $TENSORFS_BENCH_DIR (default /tmp/tensorfs-bench; kept between runs to save time).
 #
 # Every part prints its rows as JSON lines (format: scripts/bench/common.py); other parts of the
-# benchmark (scripts/bench_*.sh) are run when present, with TENSORFS_BIN and TENSORFS_BENCH_DIR
-# set, and their rows join the same table. BENCH_REPEATS sets how many times each pair is timed.
+# benchmark (scripts/bench_*.sh) are run when present, with TENSORFS_BIN, TENSORFS_BENCH_DIR and
+# BENCH_FORMAT=rows set, and their rows join the same table. BENCH_REPEATS sets how many times
+# each pair is timed. The header-parsing micro-benchmark's table follows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,13 @@ REPEATS=${BENCH_REPEATS:-3}
 mkdir -p "$WORK"
 
 scripts/setup.sh >&2
-swift build -c release --product tensorfs >&2
-BIN="$(swift build -c release --show-bin-path)/tensorfs"
-export TENSORFS_BIN=$BIN TENSORFS_BENCH_DIR=$WORK
+swift build -c release >&2
+BIN_DIR="$(swift build -c release --show-bin-path)"
+BIN=$BIN_DIR/tensorfs
+export TENSORFS_BIN=$BIN TENSORFS_BENCH_DIR=$WORK BENCH_FORMAT=rows
 
 unmount_leftovers() {
-  grep -F " $WORK/" /proc/mounts | awk '{print $2}' | while read -r mountpoint; do
+  awk -v prefix="$WORK/" 'index($2, prefix) == 1 {print $2}' /proc/mounts | while read -r mountpoint; do
     fusermount3 -uz "$mountpoint" 2>/dev/null || umount -l "$mountpoint"
   done
 }
@@ -43,4 +45,10 @@ for part in scripts/bench_mount.sh scripts/bench_tp.sh scripts/bench_remote.sh; 
   if [ -x "$part" ]; then collect "$part"; fi
 done
 
-python3 scripts/bench/table.py "$ROWS" | tee "$WORK/table.md"
+{
+  python3 scripts/bench/table.py "$ROWS"
+  echo
+  echo "Header parsing and namespace building (\`header-benchmark\`, a 100,000-tensor header):"
+  echo
+  "$BIN_DIR/header-benchmark" | grep '^|'
+} | tee "$WORK/table.md"

@@ -13,7 +13,7 @@ COMPARISONS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": oper
 
 
 def meets(value, goal):
-    """Whether `value` meets a goal written as "OP NUMBER" (">= 0.8")."""
+    """Whether `value` meets a goal written as "OP NUMBER" (">= 0.8"); None for rows without one."""
     match = re.fullmatch(r"\s*(>=|<=|>|<)\s*([0-9.]+)\s*", goal)
     if not match:
         return None
@@ -52,18 +52,19 @@ def table(rows):
     lines = [
         f"Machine: {machine()}",
         "",
-        "| # | measured | baseline | goal | result (median) | spread | tensorfs | baseline figure | met |",
+        "| # | measured | baseline | goal | result | spread | tensorfs | baseline figure | met |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in sorted(rows, key=lambda row: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", row["id"])]):
         unit = row.get("unit", "")
         value = f"{row['value']:g} {unit}".strip() if unit else f"{row['value']:.2f}"
         spread = row.get("spread")
-        spread_text = f"{spread[0]:.2f}-{spread[1]:.2f} (n={row.get('samples', '?')})" if spread else ""
+        samples = f"n={row['samples']}" if "samples" in row else ""
+        spread_text = f"{spread[0]:.2f}-{spread[1]:.2f} ({samples})" if spread else samples
         met = meets(row["value"], row["goal"])
         lines.append("| " + " | ".join(cell(part) for part in [
             row["id"], row["row"], row.get("baseline", ""), row["goal"], value, spread_text,
-            row.get("tensorfs", ""), row.get("reference", ""), {True: "yes", False: "**no**", None: "?"}[met],
+            row.get("tensorfs", ""), row.get("reference", ""), {True: "yes", False: "**no**", None: "-"}[met],
         ]) + " |")
     return "\n".join(lines)
 
