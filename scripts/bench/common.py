@@ -10,6 +10,7 @@ otherwise through `unit` (then `value` is an absolute figure, e.g. {"unit": "MiB
 comparison with a number. `spread` is the lowest and highest sample, `tensorfs` and `reference`
 the absolute figures of the median sample. Anything else a part prints goes to standard error.
 """
+import argparse
 import json
 import os
 import statistics
@@ -22,6 +23,17 @@ KIB = 1 << 10
 MIB = 1 << 20
 GIB = 1 << 30
 CHUNK = MIB
+
+
+def arguments(description):
+    """The command line every part takes: the tensorfs binary, a work directory for inputs and
+    mountpoints, how many times each pair is timed, extra mount arguments (to try a setting)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--mount-option", action="append", default=[], help="extra tensorfs mount argument")
+    return parser.parse_args()
 
 
 def log(message):

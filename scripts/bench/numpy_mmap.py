@@ -1,13 +1,12 @@
 """Row 7: numpy.load(T.npy, mmap_mode="r").sum() of a 1 GiB tensor through the mount against the
 reference library's safe_open(source).get_tensor(name).sum(), side by side; (a) with caches
 dropped before each, (b) with the source in page cache and a fresh mount."""
-import argparse
 import os
 
 import numpy as np
 from safetensors import safe_open
 
-from common import GIB, Mount, benchmark_source, drop_caches, emit, log, ratio_row, read_range, timed
+from common import GIB, Mount, arguments, benchmark_source, drop_caches, emit, log, ratio_row, read_range, timed
 
 
 def reference_sum(source):
@@ -20,12 +19,7 @@ def mounted_sum(mountpoint):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--mount-option", action="append", default=[], help="extra tensorfs mount argument")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     source, tensors = benchmark_source(args.work)
     mountpoint = os.path.join(args.work, "mnt")
     options = ["--layout", "flat", "--views", "npy", *args.mount_option]

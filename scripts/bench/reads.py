@@ -1,10 +1,9 @@
 """Rows 1-4: reads through a tensorfs mount against reads of the same bytes of the source file,
 timed side by side in the same run, each pair in the same cache state."""
-import argparse
 import os
 import threading
 
-from common import GIB, Mount, benchmark_source, drop_caches, emit, log, ratio_row, read_range, timed
+from common import GIB, Mount, arguments, benchmark_source, drop_caches, emit, log, ratio_row, read_range, timed
 
 PARTS = [f"part.{index}" for index in range(8)]
 
@@ -19,12 +18,7 @@ def concurrently(reads):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--mount-option", action="append", default=[], help="extra tensorfs mount argument")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     source, tensors = benchmark_source(args.work)
     mountpoint = os.path.join(args.work, "mnt")
     options = ["--layout", "flat", *args.mount_option]

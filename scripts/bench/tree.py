@@ -1,14 +1,13 @@
 """Row 6: `find` over the whole mounted tree of a model of 100,000 tensors in 160 shards, against
 `find` over the same tree of empty files on local disk; (a) first walk, on a fresh mount and with
 caches dropped for the local tree, (b) a second walk of each."""
-import argparse
 import json
 import os
 import shutil
 import struct
 import subprocess
 
-from common import Mount, drop_caches, emit, log, ratio_row, timed
+from common import Mount, arguments, drop_caches, emit, log, ratio_row, timed
 
 SHARDS = 160
 TENSORS_PER_SHARD = 625
@@ -72,12 +71,7 @@ def walk(root):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--mount-option", action="append", default=[], help="extra tensorfs mount argument")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     index = write_model(os.path.join(args.work, "sharded-model"))
     mountpoint = os.path.join(args.work, "mnt")
     local = os.path.join(args.work, "sharded-tree")
