@@ -7,12 +7,14 @@
 # Every part prints its rows as JSON lines (format: scripts/bench/common.py); other parts of the
 # benchmark (scripts/bench_*.sh) are run when present, with TENSORFS_BIN, TENSORFS_BENCH_DIR and
 # BENCH_FORMAT=rows set, and their rows join the same table. BENCH_REPEATS sets how many times
-# each pair is timed. The header-parsing micro-benchmark's table follows.
+# each pair is timed (BENCH_FIND_REPEATS for the directory walks, which take longest). The
+# header-parsing micro-benchmark's table follows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WORK=${TENSORFS_BENCH_DIR:-/tmp/tensorfs-bench}
 REPEATS=${BENCH_REPEATS:-3}
+FIND_REPEATS=${BENCH_FIND_REPEATS:-2}
 mkdir -p "$WORK"
 
 scripts/setup.sh >&2
@@ -40,7 +42,7 @@ collect() {
 
 collect python3 scripts/bench/reads.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
 collect python3 scripts/bench/numpy_mmap.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
-collect python3 scripts/bench/tree.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
+collect python3 scripts/bench/tree.py --binary "$BIN" --work "$WORK" --repeats "$FIND_REPEATS"
 for part in scripts/bench_mount.sh scripts/bench_tp.sh scripts/bench_remote.sh; do
   if [ -x "$part" ]; then collect "$part"; fi
 done
