@@ -9,13 +9,12 @@
 /// names only the older entry point, so this declares the one the library exports by default.
 int fuse_session_loop_mt_312(struct fuse_session *se, struct fuse_loop_config *config);
 
-/// Runs the multi-threaded loop with at most `max_threads` workers, each with its own device
-/// descriptor when `clone_fd` is set.
-static inline int cfuse_session_loop_threads(struct fuse_session *se, unsigned int max_threads, int clone_fd) {
+/// Runs the multi-threaded loop with at most `max_threads` workers, all reading the session's
+/// device descriptor.
+static inline int cfuse_session_loop_threads(struct fuse_session *se, unsigned int max_threads) {
     struct fuse_loop_config *config = fuse_loop_cfg_create();
     if (config == NULL) return -1;
     fuse_loop_cfg_set_max_threads(config, max_threads);
-    fuse_loop_cfg_set_clone_fd(config, (unsigned int)clone_fd);
     int status = fuse_session_loop_mt_312(se, config);
     fuse_loop_cfg_destroy(config);
     return status;

@@ -69,7 +69,9 @@ extension FuseBridge {
             scheduleReadAhead(kibibytes: readAhead, mountpoint: settings.mountpoint)
         }
         log.write(.info, "mounted at \(settings.mountpoint)")
-        let status = cfuse_session_loop_threads(session, UInt32(max(settings.threads, 1)), 1)
+        // One descriptor for all workers: cloning one per worker (clone_fd) made walks and
+        // concurrent cold reads slower here (README, Performance).
+        let status = cfuse_session_loop_threads(session, UInt32(max(settings.threads, 1)))
         log.write(.info, "session ended (\(status)), unmounting \(settings.mountpoint)")
     }
 
