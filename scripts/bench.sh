@@ -52,5 +52,5 @@ done
   echo
   echo "Header parsing and namespace building (\`header-benchmark\`, a 100,000-tensor header):"
   echo
-  "$BIN_DIR/header-benchmark" | grep '^|'
+  "$BIN_DIR/header-benchmark" | sed -n '/^|/,$p'
 } | tee "$WORK/table.md"
