@@ -3,7 +3,9 @@
 # one run: nginx (from Debian) serves the models on 127.0.0.1; safetensors-streaming 0.1.1 (a
 # Rust + libcurl streaming loader from PyPI) and curl are the references. Needs root (it drops
 # the page cache and mounts). Options: --repeat N (default 3; medians are reported). Figures
-# vary run to run on shared machines; compare within one run.
+# vary run to run on shared machines; compare within one run. Run by scripts/bench.sh
+# (TENSORFS_BIN set: no build; BENCH_FORMAT=rows: the rows are also printed as JSON lines for the
+# combined table, see scripts/bench/common.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +25,13 @@ if [ ! -d "$WORK/streaming/safetensors_streaming" ]; then
   echo "bench: installing safetensors-streaming 0.1.1 into $WORK/streaming" >&2
   python3 -m pip install -q --target "$WORK/streaming" safetensors-streaming==0.1.1
 fi
-echo "bench: building tensorfs (release)" >&2
-swift build -c release >/dev/null
-BIN="$(swift build -c release --show-bin-path)/tensorfs"
+if [ -n "${TENSORFS_BIN:-}" ]; then
+  BIN=$TENSORFS_BIN
+else
+  echo "bench: building tensorfs (release)" >&2
+  swift build -c release >/dev/null
+  BIN="$(swift build -c release --show-bin-path)/tensorfs"
+fi
 
 BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:$WORK/streaming" python3 - <<'PY'
 import json, os, pathlib, shutil, statistics, subprocess, sys, time, urllib.request
@@ -151,7 +157,7 @@ try:
         rows.append((f"1. mount until live, {label}", f"{median(ours) * 1000:.0f} ms (the same files mounted from local disk: {median(local) * 1000:.0f} ms)",
                      f"safetensors-streaming open + keys: {median(theirs) * 1000:.0f} ms ({count} keys)",
                      f"{median(theirs) / median(ours):.1f}x faster" if median(ours) < median(theirs) else f"{median(ours) / median(theirs):.1f}x slower",
-                     "faster"))
+                     "faster", median(theirs) / median(ours)))
         note(rows[-1])
 
     # ---- Row 2: sequential read through the mount, cold, vs curl ----
@@ -172,7 +178,7 @@ try:
         size = sum((www / o).stat().st_size for o in objects)
         ratio = median(theirs) / median(ours)
         rows.append((f"2. sequential read, cold, {label}", f"{size / median(ours) / 1e9:.2f} GB/s",
-                     f"curl to /dev/null: {size / median(theirs) / 1e9:.2f} GB/s", f"{ratio:.2f}", ">= 0.8"))
+                     f"curl to /dev/null: {size / median(theirs) / 1e9:.2f} GB/s", f"{ratio:.2f}", ">= 0.8", ratio))
         note(rows[-1])
 
     # ---- Row 3: bytes to read one 1 MiB tensor of a 1 GiB file ----
@@ -187,7 +193,8 @@ try:
     unmount(target)
     part = 8 * MiB
     rows.append(("3. bytes for one 1 MiB tensor of a 1 GiB file", f"{transferred + header} B ({transferred} data + {header} header probe)",
-                 f"tensor + part + header = {MiB + part + header} B", f"{(transferred + header) / (MiB + part + header):.2f}", "<= 1"))
+                 f"tensor + part + header = {MiB + part + header} B", f"{(transferred + header) / (MiB + part + header):.2f}", "<= 1",
+                 (transferred + header) / (MiB + part + header)))
     note(rows[-1])
 
     # ---- Row 4: re-read after a remount from --cache-dir vs a local-disk mount ----
@@ -210,7 +217,8 @@ try:
         unmount(local)
     size = (www / "big.safetensors").stat().st_size
     rows.append(("4. re-read after remount from --cache-dir, page cache dropped", f"{size / median(ours) / 1e9:.2f} GB/s",
-                 f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8"))
+                 f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8",
+                 median(theirs) / median(ours)))
     note(rows[-1])
 finally:
     for name in ("live", "sequential", "one", "cached", "local"):
@@ -223,5 +231,13 @@ print(f"\nRemote sources on loopback (nginx), {os.cpu_count()} cores, medians of
 print("| row | tensorfs | reference | ratio | goal |")
 print("| --- | --- | --- | --- | --- |")
 for row in rows:
-    print("| " + " | ".join(row) + " |")
+    print("| " + " | ".join(row[:5]) + " |")
+if os.environ.get("BENCH_FORMAT") == "rows":
+    numbered = {}
+    for label, figure, reference, _, goal, value in rows:
+        number, text = label.split(". ", 1)
+        numbered[number] = numbered.get(number, 0) + 1
+        print(json.dumps({"id": f"R{number}{'abcdefgh'[numbered[number] - 1]}", "row": f"Remote: {text}",
+                          "baseline": reference, "goal": ">= 1" if goal == "faster" else goal, "value": round(value, 3),
+                          "samples": REPEAT, "tensorfs": figure, "reference": reference.split(": ", 1)[-1]}))
 PY

@@ -7,6 +7,9 @@
 #   scripts/bench_tp.sh [WORKDIR]   (default /tmp/tensorfs-bench-tp; LAYERS=2 HIDDEN=4096
 #                                    INTERMEDIATE=11008 VOCAB=32000 REPEAT=3 override the defaults)
 #
+# Run by scripts/bench.sh (TENSORFS_BIN set: no build; BENCH_FORMAT=rows: each rank row is also
+# printed as a JSON line for the combined table, see scripts/bench/common.py).
+#
 # "source cold": the model file's pages are evicted from the page cache before the mount
 # (posix_fadvise DONTNEED on that file only), so read_bytes counts what came off the disk.
 # "source cached": the file is read once beforehand; only the time means something.
@@ -22,8 +25,12 @@ REPEAT=${REPEAT:-3}
 RANK=3
 DEGREE=8
 
-swift build -c release >&2
-BIN="$(swift build -c release --show-bin-path)/tensorfs"
+if [ -n "${TENSORFS_BIN:-}" ]; then
+  BIN=$TENSORFS_BIN
+else
+  swift build -c release >&2
+  BIN="$(swift build -c release --show-bin-path)/tensorfs"
+fi
 mkdir -p "$WORK/mnt"
 MODEL="$WORK/model-$LAYERS-$HIDDEN-$INTERMEDIATE-$VOCAB.safetensors"
 MNT="$WORK/mnt"
@@ -124,6 +131,7 @@ echo "Rank $RANK of $DEGREE against the full model; $LAYERS layers, hidden $HIDD
 echo
 echo "| source | reader | file | bytes in file | source bytes read (disk) | time (s) | source bytes vs full | time vs full |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+ROW=0
 for STATE in cold cached; do
   for reader in dd safe_open; do
     full_bytes= full_time=
@@ -139,6 +147,12 @@ for STATE in cold cached; do
       if [ "$STATE" = cold ]; then ratio=$(awk -v a="$disk" -v b="$full_bytes" 'BEGIN { printf "%.3f", a / b }'); fi
       printf '| %s | %s | %s | %d | %d | %.3f | %s | %.3f |\n' "$STATE" "$reader" "$file" "$size" \
         "$disk" "$seconds" "$ratio" "$(awk -v a="$seconds" -v b="$full_time" 'BEGIN { print a / b }')"
+      if [ "${BENCH_FORMAT:-}" = rows ] && [ "$file" != model.safetensors ]; then
+        ROW=$((ROW + 1))
+        printf '{"id": "T%d", "row": "Rank %d of %d reads its model.safetensors (%s, source %s)", "baseline": "reading the whole model.safetensors the same way", "goal": "-", "value": %s, "samples": %d, "tensorfs": "%.3f s, %.0f MB from the source", "reference": "%.3f s, %.0f MB from the source"}\n' \
+          "$ROW" "$RANK" "$DEGREE" "$reader" "$STATE" "$(awk -v a="$full_time" -v b="$seconds" 'BEGIN { printf "%.3f", a / b }')" "$REPEAT" \
+          "$seconds" "$(awk -v a="$disk" 'BEGIN { print a / 1e6 }')" "$full_time" "$(awk -v a="$full_bytes" 'BEGIN { print a / 1e6 }')"
+      fi
     done
   done
 done

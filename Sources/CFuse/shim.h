@@ -6,9 +6,19 @@
 #include <spawn.h>
 #include <malloc.h>
 
-/// `fuse_session_loop_mt` is a macro that Swift cannot see; this names the function it selects.
-static inline int cfuse_session_loop_mt(struct fuse_session *se, struct fuse_loop_config *config) {
-    return fuse_session_loop_mt(se, config);
+/// The 3.12 loop, which takes a limit on worker threads. With FUSE_USE_VERSION 34 the header
+/// names only the older entry point, so this declares the one the library exports by default.
+int fuse_session_loop_mt_312(struct fuse_session *se, struct fuse_loop_config *config);
+
+/// Runs the multi-threaded loop with at most `max_threads` workers, all reading the session's
+/// device descriptor.
+static inline int cfuse_session_loop_threads(struct fuse_session *se, unsigned int max_threads) {
+    struct fuse_loop_config *config = fuse_loop_cfg_create();
+    if (config == NULL) return -1;
+    fuse_loop_cfg_set_max_threads(config, max_threads);
+    int status = fuse_session_loop_mt_312(se, config);
+    fuse_loop_cfg_destroy(config);
+    return status;
 }
 
 /// glibc's flag for `posix_spawnattr_setflags` that starts the child in a new session,

@@ -19,6 +19,9 @@ public final class FuseBridge: @unchecked Sendable {
     /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
     var deferredReadAhead: (path: String, kibibytes: Int)?
     let readAheadPending = Atomic<Bool>(false)
+    /// Whether the kernel opens directories without asking (set at INIT): then OPENDIR answers
+    /// ENOSYS once and no directory open or release reaches the daemon again.
+    let directoriesOpenWithoutRequests = Atomic<Bool>(false)
 
     /// A bridge for `fileSystem`; `onReady` runs once the kernel has opened the connection, and
     /// returning false from it (nobody waits for the mount any more) ends the session.
@@ -52,7 +55,17 @@ public final class FuseBridge: @unchecked Sendable {
             want |= UInt32(capability)
         }
         want &= ~UInt32(FUSE_CAP_READDIRPLUS_AUTO)
+        // Directories need nothing at open: the kernel's defaults for an open it does not send
+        // keep their cached listings, as our replies would.
+        if capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0 {
+            want |= UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT)
+            directoriesOpenWithoutRequests.store(true, ordering: .releasing)
+        }
         connection.pointee.want = want
+        // Each stream read sequentially keeps a read-ahead window of requests in flight; with the
+        // kernel's 12 (congested at 9) a few concurrent readers make it skip read-ahead.
+        connection.pointee.max_background = 64
+        connection.pointee.congestion_threshold = 48
         log.write(.info, "connection open: max_write \(connection.pointee.max_write), max_readahead \(connection.pointee.max_readahead)")
         if !onReady() {
             log.write(.error, "nobody waits for the mount any more; unmounting")
@@ -71,7 +84,9 @@ public final class FuseBridge: @unchecked Sendable {
         status.st_gid = owner.gid
         status.st_size = Int(clamping: attributes.size)
         status.st_blocks = Int(clamping: (attributes.size + 511) / 512)
-        status.st_blksize = 1 << 20
+        // Large reads of files; but glibc sizes readdir buffers by a directory's block size, and
+        // the kernel allocates a FUSE reply buffer of that size for every directory it lists.
+        status.st_blksize = attributes.isDirectory ? 4096 : 1 << 20
         let time = timespec(tv_sec: Int(attributes.modificationTime.seconds), tv_nsec: Int(attributes.modificationTime.nanoseconds))
         status.st_mtim = time
         status.st_ctim = time

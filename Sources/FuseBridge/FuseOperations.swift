@@ -53,6 +53,10 @@ enum FuseOperations {
         ops.opendir = { request, inode, info in
             let bridge = FuseBridge.of(request)
             bridge.trace("opendir \(inode)")
+            if bridge.directoriesOpenWithoutRequests.load(ordering: .acquiring) {
+                fuse_reply_err(request, ENOSYS)
+                return
+            }
             guard let attributes = bridge.fileSystem.attributes(of: InodeNumber(inode)), attributes.isDirectory else {
                 fuse_reply_err(request, ENOTDIR)
                 return

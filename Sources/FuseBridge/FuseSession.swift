@@ -12,16 +12,20 @@ public struct MountSettings: Sendable {
     public var fuseOptions: [String]
     /// The kernel's read-ahead for the mount, in KiB; nil keeps the kernel's default.
     public var readAheadKiB: Int?
-    /// Idle worker threads libfuse keeps around.
-    public var idleThreads: Int
+    /// The most worker threads serving requests at once.
+    public var threads: Int
 
     /// Creates settings.
-    public init(mountpoint: String, fuseOptions: [String] = [], readAheadKiB: Int? = 4096, idleThreads: Int = 10) {
+    public init(mountpoint: String, fuseOptions: [String] = [], readAheadKiB: Int? = 4096, threads: Int = MountSettings.defaultThreads) {
         self.mountpoint = mountpoint
         self.fuseOptions = fuseOptions
         self.readAheadKiB = readAheadKiB
-        self.idleThreads = idleThreads
+        self.threads = threads
     }
+
+    /// Enough workers to keep reads of cold sources in flight (a worker waits while the kernel
+    /// reads the source's pages in); see the README's Performance section.
+    public static let defaultThreads = 16
 }
 
 /// Why a FUSE session could not start.
@@ -65,8 +69,9 @@ extension FuseBridge {
             scheduleReadAhead(kibibytes: readAhead, mountpoint: settings.mountpoint)
         }
         log.write(.info, "mounted at \(settings.mountpoint)")
-        var config = fuse_loop_config(clone_fd: 1, max_idle_threads: UInt32(settings.idleThreads))
-        let status = cfuse_session_loop_mt(session, &config)
+        // One descriptor for all workers: cloning one per worker (clone_fd) made walks and
+        // concurrent cold reads slower here (README, Performance).
+        let status = cfuse_session_loop_threads(session, UInt32(max(settings.threads, 1)))
         log.write(.info, "session ended (\(status)), unmounting \(settings.mountpoint)")
     }
 

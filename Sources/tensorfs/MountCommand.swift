@@ -46,6 +46,9 @@ struct MountCommand: ParsableCommand {
     @Option(help: "Kernel read-ahead for the mount in KiB (needs root; 0 keeps the kernel's default).")
     var readAhead: Int = 4096
 
+    @Option(help: "The most threads serving requests at once.")
+    var threads: Int = MountSettings.defaultThreads
+
     @OptionGroup(title: "Tensor-parallel views")
     var tensorParallel: TensorParallelArguments
 
@@ -69,6 +72,9 @@ struct MountCommand: ParsableCommand {
             throw ValidationError("--debug needs --foreground or --log-file: the background daemon has no terminal to write to.")
         }
         _ = try viewSet()
+        guard threads >= 1 else {
+            throw ValidationError("--threads must be at least 1.")
+        }
     }
 
     func run() throws {
@@ -125,7 +131,7 @@ struct MountCommand: ParsableCommand {
             // Resolved before mounting: once mounted, resolving a path that passes through the
             // mount (`mnt/../mnt`) would wait on this very daemon.
             let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
-            let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil)
+            let settings = MountSettings(mountpoint: resolved, fuseOptions: fuseOptions, readAheadKiB: readAhead > 0 ? readAhead : nil, threads: threads)
             try bridge.serve(settings)
             remoteContext.finishCacheWrites()
             Glibc.exit(0)
@@ -190,7 +196,7 @@ struct MountCommand: ParsableCommand {
 
     /// The same command line, run in the foreground and reporting on the readiness pipe.
     private func daemonArguments() -> [String] {
-        var arguments = ["mount", "--layout", layout.rawValue, "--views", views, "--read-ahead", String(readAhead),
+        var arguments = ["mount", "--layout", layout.rawValue, "--views", views, "--read-ahead", String(readAhead), "--threads", String(threads),
                          "--readiness-descriptor", String(Daemon.readinessDescriptor)]
         if separate { arguments.append("--separate") }
         if debug { arguments.append("--debug") }

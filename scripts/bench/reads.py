@@ -1,159 +1,62 @@
-"""Read-throughput rows of the benchmark: each row times the same bytes read through a tensorfs
-mount and directly from the source file, in the same run, and reports their ratio."""
-import argparse
-import json
+"""Rows 1-4: reads through a tensorfs mount against reads of the same bytes of the source file,
+timed side by side in the same run, each pair in the same cache state."""
 import os
-import struct
-import subprocess
-import sys
 import threading
-import time
 
-import numpy as np
+from common import GIB, Mount, arguments, benchmark_source, drop_caches, emit, log, ratio_row, read_range, timed
 
-CHUNK = 1 << 20
-GIB = 1 << 30
+PARTS = [f"part.{index}" for index in range(8)]
 
 
-def drop_caches():
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as control:
-        control.write("3\n")
-
-
-def read_range(path, start, length, buffer):
-    """Reads [start, start+length) of path in 1 MiB preads; returns bytes read."""
-    view = memoryview(buffer)
-    done = 0
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        while done < length:
-            count = os.preadv(fd, [view[:min(CHUNK, length - done)]], start + done)
-            if count <= 0:
-                break
-            done += count
-    finally:
-        os.close(fd)
-    return done
-
-
-def timed(action):
-    start = time.perf_counter()
-    value = action()
-    return time.perf_counter() - start, value
-
-
-def write_source(path, tensors):
-    """A safetensors file of U8 tensors {name: size}, filled with a cheap non-zero pattern."""
-    header = {}
-    offset = 0
-    for name, size in tensors.items():
-        header[name] = {"dtype": "U8", "shape": [size], "data_offsets": [offset, offset + size]}
-        offset += size
-    text = json.dumps(header).encode()
-    text += b" " * (-(8 + len(text)) % 64)
-    block = np.arange(CHUNK, dtype=np.uint8).tobytes()
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(text)) + text)
-        remaining = offset
-        while remaining:
-            out.write(block[:min(CHUNK, remaining)])
-            remaining -= min(CHUNK, remaining)
-    return 8 + len(text)
-
-
-class Mount:
-    def __init__(self, binary, source, mountpoint, options=()):
-        self.binary, self.source, self.mountpoint, self.options = binary, source, mountpoint, options
-
-    def __enter__(self):
-        os.makedirs(self.mountpoint, exist_ok=True)
-        subprocess.run([self.binary, "mount", "--layout", "flat", *self.options, self.source, self.mountpoint], check=True)
-        return self.mountpoint
-
-    def __exit__(self, *exc):
-        subprocess.run([self.binary, "unmount", self.mountpoint], check=True)
-
-
-def row(results, name, goal, direct_seconds, mount_seconds, nbytes):
-    ratio = direct_seconds / mount_seconds
-    results.append({
-        "row": name, "goal": goal, "ratio": ratio,
-        "direct": f"{nbytes / direct_seconds / 1e9:.2f} GB/s", "tensorfs": f"{nbytes / mount_seconds / 1e9:.2f} GB/s",
-    })
+def concurrently(reads):
+    """Runs read_range(path, start, length) for each triple in its own thread."""
+    threads = [threading.Thread(target=read_range, args=triple) for triple in reads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    source = os.path.join(args.work, "big.safetensors")
-    tensors = {"big": GIB}
-    tensors.update({f"part.{index}": 128 << 20 for index in range(8)})
-    data_start = write_source(source, tensors) if not os.path.exists(source) else None
-    if data_start is None:
-        data_start = 8 + struct.unpack("<Q", open(source, "rb").read(8))[0]
-    offsets = {}
-    position = data_start
-    for name, size in tensors.items():
-        offsets[name] = (position, size)
-        position += size
+    args = arguments(__doc__)
+    source, tensors = benchmark_source(args.work)
     mountpoint = os.path.join(args.work, "mnt")
-    buffer = bytearray(CHUNK)
-    samples = {key: [] for key in ["cold", "hot", "reread", "parallel"]}
-    for _ in range(args.repeats):
-        start, size = offsets["big"]
-        # Row 1: cold first read.
+    options = ["--layout", "flat", *args.mount_option]
+    start, size = tensors["big"]
+    samples = {"cold": [], "hot": [], "reread": [], "parallel": []}
+    for repeat in range(args.repeats):
+        log(f"bench: reads, repeat {repeat + 1} of {args.repeats}")
+        # Row 1, cold: caches dropped before each read. Row 3: then both again, from page cache.
         drop_caches()
-        direct, _ = timed(lambda: read_range(source, start, size, buffer))
+        direct, _ = timed(lambda: read_range(source, start, size))
+        with Mount(args.binary, [source], mountpoint, options) as mounted:
+            drop_caches()
+            through, _ = timed(lambda: read_range(os.path.join(mounted, "big"), 0, size))
+            samples["cold"].append((direct, through))
+            direct, _ = timed(lambda: read_range(source, start, size))
+            through, _ = timed(lambda: read_range(os.path.join(mounted, "big"), 0, size))
+            samples["reread"].append((direct, through))
+        # Row 2: the source in page cache, a fresh mount, so that every read reaches the daemon.
+        with Mount(args.binary, [source], mountpoint, options) as mounted:
+            direct, _ = timed(lambda: read_range(source, start, size))
+            through, _ = timed(lambda: read_range(os.path.join(mounted, "big"), 0, size))
+            samples["hot"].append((direct, through))
+        # Row 4: eight readers at once on different tensors, caches dropped.
         drop_caches()
-        with Mount(args.binary, source, mountpoint) as mnt:
-            through, read = timed(lambda: read_range(os.path.join(mnt, "big"), 0, size, buffer))
-            assert read == size
-            # Row 3: re-read from the mount's page cache vs a direct page-cache read.
-            hot_direct, _ = timed(lambda: read_range(source, start, size, buffer))
-            reread, _ = timed(lambda: read_range(os.path.join(mnt, "big"), 0, size, buffer))
-        samples["cold"].append((direct, through, size))
-        samples["reread"].append((hot_direct, reread, size))
-        # Row 2: source in page cache, fresh mount.
-        read_range(source, start, size, buffer)
-        with Mount(args.binary, source, mountpoint) as mnt:
-            hot_direct, _ = timed(lambda: read_range(source, start, size, buffer))
-            first, _ = timed(lambda: read_range(os.path.join(mnt, "big"), 0, size, buffer))
-        samples["hot"].append((hot_direct, first, size))
-        # Row 4: 8 concurrent readers on different tensors, caches dropped, fresh mount.
-        names = [f"part.{index}" for index in range(8)]
-        total = sum(offsets[name][1] for name in names)
-
-        def parallel(paths):
-            threads = [threading.Thread(target=read_range, args=(path, begin, length, bytearray(CHUNK))) for path, begin, length in paths]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-
-        drop_caches()
-        direct_parallel, _ = timed(lambda: parallel([(source, *offsets[name]) for name in names]))
-        drop_caches()
-        with Mount(args.binary, source, mountpoint) as mnt:
-            mount_parallel, _ = timed(lambda: parallel([(os.path.join(mnt, name), 0, offsets[name][1]) for name in names]))
-        samples["parallel"].append((direct_parallel, mount_parallel, total))
-    results = []
-    labels = {
-        "cold": ("1. cold first read of a 1 GiB tensor vs direct", ">= 0.8"),
-        "hot": ("2. first read, source in page cache, fresh mount vs direct", ">= 0.5"),
-        "reread": ("3. re-read through the mount vs direct page-cache read", ">= 0.95"),
-        "parallel": ("4. 8 concurrent readers (cold) vs direct", ">= 0.8"),
-    }
-    for key, (label, goal) in labels.items():
-        ratios = sorted(direct / through for direct, through, _ in samples[key])
-        direct, through, nbytes = sorted(samples[key], key=lambda sample: sample[0] / sample[1])[len(samples[key]) // 2]
-        row(results, label, goal, direct, through, nbytes)
-        results[-1]["spread"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
-    json.dump(results, sys.stdout)
+        direct, _ = timed(lambda: concurrently([(source, *tensors[name]) for name in PARTS]))
+        with Mount(args.binary, [source], mountpoint, options) as mounted:
+            drop_caches()
+            through, _ = timed(lambda: concurrently([(os.path.join(mounted, name), 0, tensors[name][1]) for name in PARTS]))
+            samples["parallel"].append((direct, through))
+    total = sum(tensors[name][1] for name in PARTS)
+    emit(ratio_row("1", "Cold first read of a 1 GiB tensor (caches dropped)", "read of the same bytes of the source",
+                   ">= 0.8", samples["cold"], GIB))
+    emit(ratio_row("2", "First read, source in page cache, fresh mount", "read of the source from page cache",
+                   ">= 0.5", samples["hot"], GIB))
+    emit(ratio_row("3", "Re-read through the mount", "read of the source from page cache",
+                   ">= 0.95", samples["reread"], GIB))
+    emit(ratio_row("4", "8 concurrent readers on 8 tensors of 128 MiB (cold), aggregate", "the same reads of the source",
+                   ">= 0.8", samples["parallel"], total))
 
 
 if __name__ == "__main__":
