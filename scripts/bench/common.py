@@ -152,3 +152,22 @@ def benchmark_source(work):
         header = json.loads(source.read(length))
     return path, {name: (8 + length + entry["data_offsets"][0], entry["data_offsets"][1] - entry["data_offsets"][0])
                   for name, entry in header.items() if name in tensors}
+
+
+def sharded_model(work):
+    """The 100,000-tensor model of 160 shards with a hub-style index that rows 5, 6 and 8 share,
+    written once by scripts/synthetic_sharded_model.py; returns the path of its index."""
+    import importlib.util
+
+    directory = os.path.join(work, "sharded-model")
+    index = os.path.join(directory, "model.safetensors.index.json")
+    marker = os.path.join(directory, ".complete")
+    if not os.path.exists(marker):
+        log(f"bench: writing a model of 100000 tensors in 160 shards to {directory}")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "synthetic_sharded_model.py")
+        spec = importlib.util.spec_from_file_location("synthetic_sharded_model", script)
+        generator = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(generator)
+        generator.write(directory, 160, 625)
+        open(marker, "wb").close()
+    return index

@@ -1,55 +1,13 @@
 """Row 6: `find` over the whole mounted tree of a model of 100,000 tensors in 160 shards, against
 `find` over the same tree of empty files on local disk; (a) first walk, on a fresh mount and with
 caches dropped for the local tree, (b) a second walk of each."""
-import json
 import os
 import shutil
-import struct
 import subprocess
 
-from common import Mount, arguments, drop_caches, emit, log, ratio_row, timed
+from common import Mount, arguments, drop_caches, emit, log, ratio_row, sharded_model, timed
 
-SHARDS = 160
-TENSORS_PER_SHARD = 625
-EXPERTS = 8
 MARKER = ".complete"
-
-
-def tensor_names(count):
-    """Mixture-of-experts names, 8 experts x 3 projections and a norm per layer: a deep, wide tree."""
-    names = []
-    layer = 0
-    while len(names) < count:
-        names += [f"model.layers.{layer}.mlp.experts.{expert}.{projection}.weight"
-                  for expert in range(EXPERTS) for projection in ("w1", "w2", "w3")]
-        names.append(f"model.layers.{layer}.input_layernorm.weight")
-        layer += 1
-    return names[:count]
-
-
-def write_model(directory):
-    """A sharded checkpoint of tiny F16 tensors with its index (written once)."""
-    index_path = os.path.join(directory, "model.safetensors.index.json")
-    if os.path.exists(index_path):
-        return index_path
-    log(f"bench: writing a model of {SHARDS * TENSORS_PER_SHARD} tensors in {SHARDS} shards to {directory}")
-    os.makedirs(directory, exist_ok=True)
-    names = tensor_names(SHARDS * TENSORS_PER_SHARD)
-    weight_map = {}
-    for shard in range(SHARDS):
-        file_name = f"model-{shard + 1:05d}-of-{SHARDS:05d}.safetensors"
-        header = {}
-        for position, name in enumerate(names[shard * TENSORS_PER_SHARD:(shard + 1) * TENSORS_PER_SHARD]):
-            header[name] = {"dtype": "F16", "shape": [4], "data_offsets": [8 * position, 8 * position + 8]}
-            weight_map[name] = file_name
-        text = json.dumps(header).encode()
-        text += b" " * (-len(text) % 8)
-        with open(os.path.join(directory, file_name), "wb") as out:
-            out.write(struct.pack("<Q", len(text)) + text + bytes(8 * len(header)))
-    with open(index_path + ".partial", "w") as out:
-        json.dump({"metadata": {"total_size": 8 * len(names)}, "weight_map": weight_map}, out)
-    os.replace(index_path + ".partial", index_path)
-    return index_path
 
 
 def mirror(tree, copy):
@@ -72,7 +30,7 @@ def walk(root):
 
 def main():
     args = arguments(__doc__)
-    index = write_model(os.path.join(args.work, "sharded-model"))
+    index = sharded_model(args.work)
     mountpoint = os.path.join(args.work, "mnt")
     local = os.path.join(args.work, "sharded-tree")
     if not os.path.exists(os.path.join(local, MARKER)):
