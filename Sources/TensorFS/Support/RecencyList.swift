@@ -1,6 +1,6 @@
 /// Keys ordered from least to most recently used, each with a weight (its size in bytes):
 /// touching, inserting, removing and taking the oldest all cost O(1).
-struct RecencyList<Key: Hashable> {
+public struct RecencyList<Key: Hashable> {
     private struct Node {
         var key: Key
         var weight: UInt64
@@ -14,16 +14,19 @@ struct RecencyList<Key: Hashable> {
     private var oldest: Int?
     private var newest: Int?
     /// The sum of the weights of all keys.
-    private(set) var totalWeight: UInt64 = 0
+    public private(set) var totalWeight: UInt64 = 0
 
     /// How many keys there are.
-    var count: Int { slots.count }
+    public var count: Int { slots.count }
+
+    /// An empty list.
+    public init() {}
 
     /// Whether `key` is in the list.
-    func contains(_ key: Key) -> Bool { slots[key] != nil }
+    public func contains(_ key: Key) -> Bool { slots[key] != nil }
 
     /// Makes `key` the most recently used, inserting it (or updating its weight).
-    mutating func touch(_ key: Key, weight: UInt64) {
+    public mutating func touch(_ key: Key, weight: UInt64) {
         if let slot = slots[key] {
             totalWeight = totalWeight - nodes[slot].weight + weight
             nodes[slot].weight = weight
@@ -46,7 +49,7 @@ struct RecencyList<Key: Hashable> {
     }
 
     /// Makes `key` the most recently used if it is in the list.
-    mutating func touch(_ key: Key) {
+    public mutating func touch(_ key: Key) {
         guard let slot = slots[key] else { return }
         unlink(slot)
         append(slot)
@@ -54,7 +57,7 @@ struct RecencyList<Key: Hashable> {
 
     /// Removes `key`; returns its weight, or nil when it was not there.
     @discardableResult
-    mutating func remove(_ key: Key) -> UInt64? {
+    public mutating func remove(_ key: Key) -> UInt64? {
         guard let slot = slots.removeValue(forKey: key) else { return nil }
         unlink(slot)
         freeSlots.append(slot)
@@ -63,7 +66,7 @@ struct RecencyList<Key: Hashable> {
     }
 
     /// The least recently used key other than `excluded`, without removing it.
-    func leastRecent(excluding excluded: Key? = nil) -> Key? {
+    public func leastRecent(excluding excluded: Key? = nil) -> Key? {
         var slot = oldest
         while let current = slot {
             if nodes[current].key != excluded { return nodes[current].key }

@@ -1,4 +1,4 @@
-@testable import RemoteSources
+@testable import TensorFS
 import Testing
 
 @Suite struct RecencyListTests {
