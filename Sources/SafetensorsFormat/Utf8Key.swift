@@ -4,9 +4,11 @@
 /// The key hashes its bytes once, when made: dictionaries of a hundred thousand names then
 /// rehash and probe without touching the strings, and compare bytes only on a hash match.
 public struct Utf8Key: Hashable, Sendable {
+    /// The string compared by its bytes.
     public let string: String
     private let bytesHash: UInt64
 
+    /// Wraps `string`, hashing its bytes.
     public init(_ string: String) {
         self.string = string
         var copy = string
