@@ -118,6 +118,7 @@ struct MountCommand: ParsableCommand {
             let loader = ModelLoader(locators: remoteContext.locators)
             let sources = try daemonSources()
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
+            log.write(.info, "loaded \(models.reduce(0) { $0 + $1.tensors.count }) tensors from \(models.reduce(0) { $0 + $1.shards.count }) files")
             try MountPreflight.check(mountpoint: mountpoint)
             for warning in models.flatMap(\.warnings) {
                 log.write(.warning, warning)
