@@ -29,6 +29,8 @@ public final class TensorFileSystem: Sendable {
     private let mergedModels: [Result<MergedModel, MergedModelUnavailable>]
     private let metadataFiles: [Lazy<GeneratedBytes>]
     private let newestTimes: [Timestamp]
+    /// The newest source of all: the time of every directory.
+    private let directoryTime: Timestamp
     /// The `tp-N/rank-R/` trees, when asked for.
     private let tensorParallel: TensorParallelViews?
     private let generatedSizes = GeneratedSizeCache()
@@ -47,8 +49,9 @@ public final class TensorFileSystem: Sendable {
             Lazy { GeneratedBytes(MetadataFile.bytes(for: model, merged: plan)) }
         }
         newestTimes = models.map { model in
-            model.shards.map(\.source.modificationTime).max { ($0.seconds, $0.nanoseconds) < ($1.seconds, $1.nanoseconds) } ?? .zero
+            model.shards.map(\.source.modificationTime).max() ?? .zero
         }
+        directoryTime = newestTimes.max() ?? .zero
         var builder = NamespaceBuilder()
         for (number, model) in models.enumerated() {
             let root = options.modelDirectories
@@ -83,7 +86,7 @@ public final class TensorFileSystem: Sendable {
             return FileAttributes(
                 inode: inode, isDirectory: true, size: 4096,
                 linkCount: UInt32(2 + namespace.subdirectoryCount(of: inode)), permissions: 0o555,
-                modificationTime: newestTimes.max { ($0.seconds, $0.nanoseconds) < ($1.seconds, $1.nanoseconds) } ?? .zero)
+                modificationTime: directoryTime)
         }
         return FileAttributes(
             inode: inode, isDirectory: false, size: size(kind: kind, payload: payload), linkCount: 1, permissions: 0o444,

@@ -77,7 +77,7 @@ extension ByteSource {
 }
 
 /// A point in time, as seconds and nanoseconds since the Unix epoch.
-public struct Timestamp: Hashable, Sendable {
+public struct Timestamp: Hashable, Sendable, Comparable {
     /// Whole seconds since the epoch.
     public var seconds: Int64
     /// Nanoseconds past `seconds`.
@@ -91,4 +91,8 @@ public struct Timestamp: Hashable, Sendable {
 
     /// The epoch itself.
     public static let zero = Timestamp(seconds: 0, nanoseconds: 0)
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
+    }
 }
