@@ -110,7 +110,7 @@ struct MountCommand: ParsableCommand {
         let mountpoint = paths.last!
         var log = EventLog.disabled
         do {
-            ProcessMemory.mapLargeBlocksApart()
+            ProcessMemory.prepareForLoading()
             log = try openLog()
             let inDaemon = readinessDescriptor != nil
             let remoteSettings = reading.applied(to: remote.settings(headers: try remote.parsedHeaders(fromEnvironment: inDaemon)))
@@ -126,7 +126,7 @@ struct MountCommand: ParsableCommand {
             }
             let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
             let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try tensorParallel.plan(for: models))
-            ProcessMemory.releaseFreePages()
+            ProcessMemory.prepareForServing()
             log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
             // Resolved before mounting: once mounted, resolving a path that passes through the

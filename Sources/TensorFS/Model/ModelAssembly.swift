@@ -69,9 +69,15 @@ struct ModelAssembly {
         var misplaced: (position: Int, holder: Int)?
         var unlisted: [String] = []
         var unlistedCount = 0
-        for file in listedFiles {
-            for tensor in files[file].header.tensors {
-                guard let position = index.position(ofTensorNamed: tensor.name) else {
+        // Where the index places each tensor of each file (nil: it leaves the tensor out),
+        // looked up on all cores.
+        let loadedFiles = files
+        let positions = listedFiles.parallelMap { file in
+            loadedFiles[file].header.tensors.map { index.position(ofTensorNamed: $0.name) }
+        }
+        for (file, positions) in zip(listedFiles, positions) {
+            for (tensor, position) in zip(files[file].header.tensors, positions) {
+                guard let position else {
                     unlistedCount += 1
                     if unlisted.count < 3 { unlisted.append(tensor.name) }
                     continue
