@@ -94,11 +94,11 @@ public struct SafetensorsError: Error, Hashable, Sendable, CustomStringConvertib
     }
 }
 
-/// A name in backquotes, with control characters and line separators escaped so that an error
-/// stays on one line.
-public func quoted(_ name: String) -> String {
-    var result = "`"
-    for scalar in name.unicodeScalars {
+/// `text` with control characters and line separators escaped (`\n`, `\u{85}`), so that it
+/// stays on one line of a message or a table.
+public func escapedForOneLine(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
         switch scalar.value {
         case 0x00..<0x20, 0x7F...0x9F, 0x2028, 0x2029:
             result += scalar.escaped(asASCII: true)
@@ -106,6 +106,12 @@ public func quoted(_ name: String) -> String {
             result.unicodeScalars.append(scalar)
         }
     }
+    return result
+}
+
+/// A name in backquotes, escaped so that an error stays on one line.
+public func quoted(_ name: String) -> String {
+    var result = "`" + escapedForOneLine(name)
     if result.utf8.count > 200 {
         result = String(result.prefix(160)) + "…(\(name.utf8.count) bytes)"
     }

@@ -52,7 +52,7 @@ struct MetadataFileTests {
         let tensors = dtypes.enumerated().map { number, dtype in
             ModelTensor(info: TensorInfo(name: "t\(number)", dtype: dtype, shape: [0], dataOffsets: ByteRange(start: 0, end: 0)), shard: 0, fileRange: ByteRange(start: 8, end: 8))
         }
-        let histogram = MetadataFile.dtypeHistogram(of: LogicalModel(name: "m", shards: shards, tensors: tensors))
+        let histogram = LogicalModel(name: "m", shards: shards, tensors: tensors).tensors.dtypeHistogram()
         #expect(histogram.map(\.0) == [.f32, .bf16, .i8])
         #expect(histogram.map(\.1) == [2, 1, 1])
     }

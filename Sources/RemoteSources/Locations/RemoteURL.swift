@@ -1,3 +1,5 @@
+import SafetensorsFormat
+
 /// An `http://` or `https://` URL taken apart, enough to resolve references against it, to tell
 /// its origin (where credentials may go) and to show it without secrets.
 struct RemoteURL: Hashable, Sendable {
@@ -140,7 +142,7 @@ struct RemoteURL: Hashable, Sendable {
     }
 }
 
-/// `text` in quotes for messages, control characters escaped.
+/// `text` in quotes for messages, escaped so that a message stays on one line.
 func quoted(_ text: String) -> String {
-    "'" + text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? $0.escaped(asASCII: true) : String($0) }.joined() + "'"
+    "'" + escapedForOneLine(text) + "'"
 }

@@ -12,7 +12,7 @@ enum MetadataFile {
                 summary.member("tensors", number: model.tensors.count)
                 summary.member("bytes", number: model.totalTensorBytes)
                 summary.member("dtypes", object: { histogram in
-                    for (dtype, count) in dtypeHistogram(of: model) {
+                    for (dtype, count) in model.tensors.dtypeHistogram() {
                         histogram.member(dtype.name, number: count)
                     }
                 })
@@ -61,12 +61,5 @@ enum MetadataFile {
         writer.object(indent: indent) { pairs in
             for pair in metadata { pairs.member(pair.key, string: pair.value) }
         }
-    }
-
-    /// How many tensors of each dtype, most frequent first.
-    static func dtypeHistogram(of model: LogicalModel) -> [(DType, Int)] {
-        var counts: [DType: Int] = [:]
-        for tensor in model.tensors { counts[tensor.info.dtype, default: 0] += 1 }
-        return counts.sorted { ($1.value, $0.key.name) < ($0.value, $1.key.name) }
     }
 }

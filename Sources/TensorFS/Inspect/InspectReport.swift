@@ -51,7 +51,7 @@ public struct InspectReport {
         var sections: [String] = []
         if tensors {
             var rows = listed.map { tensor -> [String] in
-                [printable(tensor.name), tensor.info.dtype.name,
+                [escapedForOneLine(tensor.name), tensor.info.dtype.name,
                  "[" + tensor.info.shape.map(String.init).joined(separator: ", ") + "]",
                  ByteCountText.format(tensor.info.byteCount)]
             }
@@ -73,14 +73,8 @@ public struct InspectReport {
     /// `104 tensors, 90.9 MB (90856960 bytes) in 1 file; dtypes: F32 103, I64 1`, counting the
     /// tensors that match the query.
     public func summary() -> String {
-        var counts: [DType: Int] = [:]
-        var bytes: UInt64 = 0
-        for tensor in matches {
-            counts[tensor.info.dtype, default: 0] += 1
-            bytes &+= tensor.info.byteCount
-        }
-        let histogram = counts.sorted { ($1.value, $0.key.name) < ($0.value, $1.key.name) }
-            .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
+        let bytes = matches.reduce(UInt64(0)) { $0 &+ $1.info.byteCount }
+        let histogram = matches.dtypeHistogram().map { "\($0.dtype.name) \($0.count)" }.joined(separator: ", ")
         let files = model.shards.count == 1 ? "1 file" : "\(model.shards.count) files"
         let subset = matches.count == model.tensors.count ? "" : " (of \(model.tensors.count))"
         return "\(matches.count) tensors\(subset), \(ByteCountText.format(bytes)) (\(bytes) bytes) in \(files); dtypes: \(histogram.isEmpty ? "none" : histogram)"
@@ -95,12 +89,7 @@ public struct InspectReport {
             sums[key(tensor), default: (0, 0)].bytes &+= tensor.info.byteCount
         }
         let keys = order?.filter { sums[$0] != nil } ?? sums.keys.sorted { (sums[$1]!.bytes, $0) < (sums[$0]!.bytes, $1) }
-        return keys.map { [printable($0), String(sums[$0]!.count), ByteCountText.format(sums[$0]!.bytes)] }
-    }
-
-    /// A name with control characters escaped, so that each row stays one line.
-    private func printable(_ name: String) -> String {
-        name.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" ? $0.escaped(asASCII: true) : String($0) }.joined()
+        return keys.map { [escapedForOneLine($0), String(sums[$0]!.count), ByteCountText.format(sums[$0]!.bytes)] }
     }
 }
 

@@ -44,6 +44,15 @@ public struct ModelTensor: Sendable {
     public var name: String { info.name }
 }
 
+extension Sequence<ModelTensor> {
+    /// How many of the tensors have each dtype, most frequent first (ties in dtype name order).
+    func dtypeHistogram() -> [(dtype: DType, count: Int)] {
+        var counts: [DType: Int] = [:]
+        for tensor in self { counts[tensor.info.dtype, default: 0] += 1 }
+        return counts.sorted { ($1.value, $0.key.name) < ($0.value, $1.key.name) }.map { ($0.key, $0.value) }
+    }
+}
+
 /// A model as users see it: tensors merged from all its shards, the shard boundaries hidden.
 public final class LogicalModel: Sendable {
     /// A name for the model, used when several models share a mount (the file or folder name).
