@@ -59,22 +59,20 @@ public final class TensorFileSystem: Sendable {
                 : NamespaceBuilder.root
             var generated: [NodeKind] = [.metadata]
             if case .success = merged[number] { generated.append(.mergedModel) }
-            builder.addModel(model, number: UInt32(number), firstTensor: starts[number], at: root,
-                             layout: options.layout, views: options.views, generatedFiles: generated)
-            parallelViews?.addTrees(ofModel: number, at: root, to: &builder, layout: options.layout, views: options.views)
+            // Every rank's tree has the model's paths: they are planned once.
+            let paths = NamespaceBuilder.planPaths(of: model, layout: options.layout)
+            defer { paths.forEach { $0.deallocate() } }
+            builder.addModel(model, paths: paths, number: UInt32(number), firstTensor: starts[number], at: root,
+                             views: options.views, generatedFiles: generated)
+            parallelViews?.addTrees(ofModel: number, paths: paths, at: root, to: &builder, views: options.views)
         }
         namespace = builder.build()
     }
 
     /// The model and tensor that filesystem tensor number `number` stands for.
     public func tensor(_ number: Int) -> (model: LogicalModel, tensor: ModelTensor) {
-        var low = 0
-        var high = models.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if firstTensor[middle] <= number { low = middle } else { high = middle - 1 }
-        }
-        return (models[low], models[low].tensors[number - firstTensor[low]])
+        let model = firstTensor.dropLast().lastIndex(atOrBelow: number)
+        return (models[model], models[model].tensors[number - firstTensor[model]])
     }
 
     // MARK: Attributes
@@ -97,12 +95,9 @@ public final class TensorFileSystem: Sendable {
         switch kind {
         case .mergedModel:
             if case .success(let merged) = mergedModels[payload] { return merged.size }
-        case .sidecar, .npy:
-            return generatedSizes.size(kind: kind, payload: payload, rank: tensor(payload).tensor.info.shape.count) {
-                fileLayout(kind: kind, payload: payload, generated: nil).size
-            }
-        case .sliceSidecar, .sliceNpy:
-            return generatedSizes.size(kind: kind, payload: payload, rank: tensorParallel!.tensor(ofSlice: payload).tensor.info.shape.count) {
+        case .sidecar, .npy, .sliceSidecar, .sliceNpy:
+            let described = kind == .sidecar || kind == .npy ? tensor(payload).tensor : tensorParallel!.tensor(ofSlice: payload).tensor
+            return generatedSizes.size(kind: kind, payload: payload, rank: described.info.shape.count) {
                 fileLayout(kind: kind, payload: payload, generated: nil).size
             }
         default:

@@ -189,13 +189,7 @@ struct MergedModel: Sendable {
 
     /// Which shard holds merged data byte `offset` (relative to the merged data buffer).
     func shard(containing offset: UInt64) -> Int {
-        var low = 0
-        var high = dataStarts.count - 2
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if dataStarts[middle] <= offset { low = middle } else { high = middle - 1 }
-        }
-        return low
+        dataStarts.dropLast().lastIndex(atOrBelow: offset)
     }
 }
 

@@ -48,9 +48,6 @@ public enum NodeKind: UInt8, Sendable {
         return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
-    /// What a tensor view appends to the tensor file's name.
-    var suffix: String { String(decoding: suffixBytes, as: UTF8.self) }
-
     /// The name of a file generated at a model's (or a rank's) root; nil for other kinds.
     var rootFileName: String? {
         switch self {
@@ -117,7 +114,7 @@ public struct Namespace: Sendable {
 
     func nameBytes(of node: Node) -> [UInt8] {
         let start = Int(node.nameStart)
-        return Array(names[start..<start + Int(node.nameLength)]) + Array(node.kind.suffix.utf8)
+        return Array(names[start..<start + Int(node.nameLength)]) + Array(node.kind.suffixBytes)
     }
 
     /// The child of directory `parent` called `name`.
@@ -167,14 +164,14 @@ public struct Namespace: Sendable {
     }
 
     private func nameEquals(_ node: Node, _ name: UnsafeRawBufferPointer) -> Bool {
-        let suffix = node.kind.suffix.utf8
+        let suffix = node.kind.suffixBytes
         let baseLength = Int(node.nameLength)
         guard name.count == baseLength + suffix.count else { return false }
         let start = Int(node.nameStart)
-        return names.withUnsafeBufferPointer { all in
-            guard let base = all.baseAddress else { return baseLength == 0 && suffix.isEmpty }
-            let stored = UnsafeRawBufferPointer(start: base + start, count: baseLength)
-            return stored.elementsEqual(name.prefix(baseLength)) && name.suffix(suffix.count).elementsEqual(suffix)
+        return names.withUnsafeBytes { all in
+            let stored = UnsafeRawBufferPointer(rebasing: all[start..<start + baseLength])
+            return stored.hasSameBytes(as: UnsafeRawBufferPointer(rebasing: name[..<baseLength]))
+                && suffix.hasSameBytes(as: UnsafeRawBufferPointer(rebasing: name[baseLength...]))
         }
     }
 

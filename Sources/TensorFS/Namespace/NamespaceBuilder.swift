@@ -59,31 +59,35 @@ struct NamespaceBuilder: Sendable {
         }
     }
 
-    /// Adds every tensor of `model` below directory `root`, the tensors numbered from
-    /// `firstTensor`, plus the model's generated root files (`number` is their payload).
-    /// `fileKinds` are the kinds of the views' nodes: whole tensors, or one rank's slices.
-    mutating func addModel(_ model: LogicalModel, number: UInt32, firstTensor: Int, at root: UInt32, layout: Layout, views: ViewSet, generatedFiles: [NodeKind], fileKinds: TensorFileKinds = .wholeTensors) {
+    /// The paths of every tensor of `model` in `layout`, in tensor order, planned on all cores
+    /// in chunks. The caller deallocates them once every tree of the model is added.
+    static func planPaths(of model: LogicalModel, layout: Layout) -> [PathComponents] {
+        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout) }
+            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
+        let tensors = model.tensors
+        let chunkSize = max(1024, (tensors.count + 7) / 8)
+        let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { $0..<min($0 + chunkSize, tensors.count) }
+        return chunks.parallelMap { chunk in
+            var paths = PathComponents()
+            for index in chunk { planner.plan(tensors[index].name, into: &paths) }
+            return paths
+        }
+    }
+
+    /// Adds every tensor of `model` below directory `root` at the paths `plans` (from
+    /// `planPaths`), the tensors numbered from `firstTensor`, plus the model's generated root
+    /// files (`number` is their payload). `fileKinds` are the kinds of the views' nodes: whole
+    /// tensors, or one rank's slices.
+    mutating func addModel(_ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, at root: UInt32, views: ViewSet, generatedFiles: [NodeKind], fileKinds: TensorFileKinds = .wholeTensors) {
         for kind in generatedFiles {
             var name = kind.rootFileName!
             name.withUTF8 { addFiles(named: UnsafeRawBufferPointer($0), in: root, kinds: [kind], payload: number) }
         }
         let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
             .filter { views.contains($0.0) }.map(\.1)
-        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout) }
-            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
         // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
         nodes.reserveCapacity(nodes.count + (viewKinds.count + 2) * model.tensors.count)
-        // Paths are planned on all cores, in chunks; nodes are then made in tensor order.
-        let tensors = model.tensors
-        let chunkSize = max(1024, (tensors.count + 7) / 8)
-        let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { $0..<min($0 + chunkSize, tensors.count) }
-        let plans = chunks.parallelMap { chunk in
-            var paths = PathComponents()
-            for index in chunk { planner.plan(tensors[index].name, into: &paths) }
-            return paths
-        }
-        defer { plans.forEach { $0.deallocate() } }
         // Consecutive tensors usually share directories: the previous tensor's directories,
         // by depth, are reused while the new path agrees with them.
         var openDirectories: [UInt32] = []

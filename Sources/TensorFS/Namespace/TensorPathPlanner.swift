@@ -12,7 +12,7 @@ struct TensorPathPlanner: Sendable {
     /// plus one of these has its dots escaped so that the two never clash.
     static let viewSuffixes = [".json", ".npy"]
     /// Files generated at a model's root.
-    static let reservedRootNames = ["__metadata__.json", "model.safetensors"]
+    static let reservedRootNames = [NodeKind.metadata, .mergedModel].compactMap(\.rootFileName)
 
     private let layout: Layout
     private let names: NameTable
@@ -62,9 +62,8 @@ struct TensorPathPlanner: Sendable {
     /// directories). A component at the model's root spelled like a tensor-parallel directory
     /// is escaped too.
     private func append(_ component: UnsafeRawBufferPointer, escapingDots: Bool, atRoot: Bool, to components: inout PathComponents) {
-        let mayBeDegreeDirectory = atRoot && component.count > 3 && component[0] == UInt8(ascii: "t")
-            && component[1] == UInt8(ascii: "p") && component[2] == UInt8(ascii: "-")
-        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !mayBeDegreeDirectory {
+        let isDegreeDirectory = atRoot && TensorParallelNames.isDegreeDirectoryName(component)
+        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !isDegreeDirectory {
             return components.append(component)
         }
         var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots))

@@ -18,13 +18,7 @@ struct SliceRun {
     /// Calls `visit` for each segment that makes up `range` of the run, in order.
     func forEachSegment(in range: ByteRange, _ visit: (FileLayout.Segment) -> Void) {
         // The last slice starting at or before the range (empty slices share a start).
-        var low = 0
-        var high = starts.count - 2
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if starts[middle] <= range.start { low = middle } else { high = middle - 1 }
-        }
-        var index = low
+        var index = starts.dropLast().lastIndex(atOrBelow: range.start)
         while index < starts.count - 1 && starts[index] < range.end {
             if let part = range.clamped(to: ByteRange(start: starts[index], end: starts[index + 1])) {
                 let within = ByteRange(start: part.start - starts[index], end: part.end - starts[index])

@@ -11,8 +11,8 @@ enum TensorParallelNames {
     }
 
     /// Whether `component` is spelled like a degree directory: `tp-` and one or more digits.
-    static func isDegreeDirectoryName(_ component: [UInt8]) -> Bool {
-        let prefix = Array("tp-".utf8)
+    static func isDegreeDirectoryName(_ component: some Collection<UInt8>) -> Bool {
+        let prefix = "tp-".utf8
         return component.count > prefix.count && component.starts(with: prefix)
             && component.dropFirst(prefix.count).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }

@@ -63,27 +63,23 @@ final class TensorParallelViews: Sendable {
     }
 
     /// Adds `tp-N/rank-R/` below `root` for every view of model `number`: each a whole tree of
-    /// the rank's slices in `layout`, with its own `__metadata__.json` and `model.safetensors`.
-    func addTrees(ofModel number: Int, at root: UInt32, to builder: inout NamespaceBuilder, layout: Layout, views viewSet: ViewSet) {
+    /// the rank's slices at the model's `paths`, with its own `__metadata__.json` and
+    /// `model.safetensors`.
+    func addTrees(ofModel number: Int, paths: [PathComponents], at root: UInt32, to builder: inout NamespaceBuilder, views viewSet: ViewSet) {
         for (viewNumber, view) in views.enumerated() where view.model == number {
             let degreeDirectory = builder.directory(named: TensorParallelNames.degreeDirectory(view.degree), in: root)
             let rankDirectory = builder.directory(named: TensorParallelNames.rankDirectory(view.rank), in: degreeDirectory)
             var generated: [NodeKind] = [.rankMetadata]
             if case .success = modelFiles[viewNumber] { generated.append(.rankModel) }
-            builder.addModel(models[number], number: UInt32(viewNumber), firstTensor: view.firstSlice, at: rankDirectory,
-                             layout: layout, views: viewSet, generatedFiles: generated, fileKinds: .slices)
+            builder.addModel(models[number], paths: paths, number: UInt32(viewNumber), firstTensor: view.firstSlice, at: rankDirectory,
+                             views: viewSet, generatedFiles: generated, fileKinds: .slices)
         }
     }
 
     /// The view that slice `number` belongs to, and the model's tensor index it slices.
     private func locate(slice number: Int) -> (view: Int, tensor: Int) {
-        var low = 0
-        var high = views.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if views[middle].firstSlice <= number { low = middle } else { high = middle - 1 }
-        }
-        return (low, number - views[low].firstSlice)
+        let view = views.lazy.map(\.firstSlice).lastIndex(atOrBelow: number)
+        return (view, number - views[view].firstSlice)
     }
 
     /// The tensor that slice `number` is a part of, with its model.
