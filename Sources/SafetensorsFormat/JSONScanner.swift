@@ -222,7 +222,7 @@ struct JSONScanner {
     func string(_ span: JSONStringSpan, equals literal: StaticString) -> Bool {
         if span.hasEscapes { return string(span) == literal.description }
         let raw = UnsafeRawBufferPointer(rebasing: text[span.start..<span.end])
-        return literal.withUTF8Buffer { raw.count == $0.count && raw.hasSameBytes(as: UnsafeRawBufferPointer($0)) }
+        return literal.withUTF8Buffer { raw.hasSameBytes(as: UnsafeRawBufferPointer($0)) }
     }
 
     // MARK: Numbers

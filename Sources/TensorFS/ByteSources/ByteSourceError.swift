@@ -17,6 +17,8 @@ public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertibl
     public enum Reason: Hashable, Sendable, CustomStringConvertible {
         /// A system call failed with this errno.
         case system(call: String, errno: Int32)
+        /// The path names a FIFO, a device or a socket rather than a file.
+        case notARegularFile
         /// The request reaches past the end of the source.
         case outOfRange(ByteRange, size: UInt64)
         /// The source changed since it was opened (truncated, or a different remote version).
@@ -27,6 +29,7 @@ public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertibl
         public var description: String {
             switch self {
             case .system(let call, let errno): "\(call) failed: \(errnoDescription(errno))"
+            case .notARegularFile: "not a regular file"
             case .outOfRange(let range, let size): "bytes \(range) lie past the end (size \(size))"
             case .changed(let detail): "changed while mounted: \(detail)"
             case .remote(let detail): detail

@@ -39,7 +39,7 @@ public final class MappedFile: ByteSource {
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
             close(fd)
-            throw ByteSourceError(source: displayName, reason: .system(call: "open", errno: status.st_mode & S_IFMT == S_IFDIR ? EISDIR : EINVAL))
+            throw ByteSourceError(source: displayName, reason: status.st_mode & S_IFMT == S_IFDIR ? .system(call: "open", errno: EISDIR) : .notARegularFile)
         }
         descriptor = fd
         size = UInt64(status.st_size)

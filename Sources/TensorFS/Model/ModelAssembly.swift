@@ -71,9 +71,8 @@ struct ModelAssembly {
         var unlistedCount = 0
         // Where the index places each tensor of each file (nil: it leaves the tensor out),
         // looked up on all cores.
-        let loadedFiles = files
-        let positions = listedFiles.parallelMap { file in
-            loadedFiles[file].header.tensors.map { index.position(ofTensorNamed: $0.name) }
+        let positions = listedFiles.parallelMap { [files] file in
+            files[file].header.tensors.map { index.position(ofTensorNamed: $0.name) }
         }
         for (file, positions) in zip(listedFiles, positions) {
             for (tensor, position) in zip(files[file].header.tensors, positions) {

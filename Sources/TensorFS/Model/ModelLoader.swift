@@ -60,7 +60,8 @@ public struct ModelLoader: Sendable {
         switch try locator.kind(of: source) {
         case .file:
             if shown.hasSuffix(".json") {
-                let siblings = localSiblings(ofIndexAt: source, locator: locator)
+                let directory = LocalPath.parent(source)
+                let siblings = localSafetensorsFiles(in: directory, entries: localDirectoryEntries(directory), locator: locator)
                 return try planIndex(at: source, locator: locator, readingAhead: siblings, into: &readAhead)
             }
             var name = LocalPath.lastComponent(shown)
@@ -69,7 +70,7 @@ public struct ModelLoader: Sendable {
             return SourcePlan(name: name, files: [PlannedFile(location: source, displayName: shown, relativeName: relativeName)])
         case .directory(let entries):
             if let indexName = try indexName(in: shown, entries: entries) {
-                let siblings = locator is LocalFiles ? entries.filter { $0.hasSuffix(".safetensors") }.map { LocalPath.join(source, $0) } : []
+                let siblings = localSafetensorsFiles(in: source, entries: entries, locator: locator)
                 return try planIndex(at: LocalPath.join(source, indexName), locator: locator, readingAhead: siblings, into: &readAhead)
             }
             let files = entries.filter { $0.hasSuffix(".safetensors") }
@@ -196,11 +197,11 @@ public struct ModelLoader: Sendable {
         return plan
     }
 
-    /// The `.safetensors` files beside a local index, which are likely its shards.
-    private func localSiblings(ofIndexAt location: String, locator: any SourceLocator) -> [String] {
+    /// The `.safetensors` files among `entries` of a local `directory` (listed only when the
+    /// locator is the local filesystem): beside an index, likely its shards.
+    private func localSafetensorsFiles(in directory: String, entries: @autoclosure () -> [String], locator: any SourceLocator) -> [String] {
         guard locator is LocalFiles else { return [] }
-        let directory = LocalPath.parent(location)
-        return localDirectoryEntries(directory).filter { $0.hasSuffix(".safetensors") }.map { LocalPath.join(directory, $0) }
+        return entries().filter { $0.hasSuffix(".safetensors") }.map { LocalPath.join(directory, $0) }
     }
 
     // MARK: Loading

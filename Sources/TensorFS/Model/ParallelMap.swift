@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,31 +62,23 @@ private enum WaitingWorkers {
     }
 
     /// The work and the next iteration to hand out.
-    final class Shared: @unchecked Sendable {
+    final class Shared: Sendable {
         private let count: Int
         private let work: @Sendable (Int) -> Void
-        private var next = 0
-        private var lock = pthread_mutex_t()
+        private let next = Atomic<Int>(0)
 
         init(count: Int, work: @escaping @Sendable (Int) -> Void) {
             self.count = count
             self.work = work
-            pthread_mutex_init(&lock, nil)
         }
-
-        deinit { pthread_mutex_destroy(&lock) }
 
         /// Runs iterations until none are left.
         func drain() {
-            while let index = take() { work(index) }
-        }
-
-        private func take() -> Int? {
-            pthread_mutex_lock(&lock)
-            defer { pthread_mutex_unlock(&lock) }
-            guard next < count else { return nil }
-            next += 1
-            return next - 1
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < count else { return }
+                work(index)
+            }
         }
     }
 }

@@ -58,10 +58,6 @@ public struct LocalFiles: SourceLocator {
     }
 
     public func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
-        // Opening a FIFO would wait for a writer forever: look before opening.
-        if case (.other, _) = LocalPath.kind(of: location) {
-            throw .unusableSource(displayName, reason: "not a regular file")
-        }
         do {
             return try MappedFile(path: location, displayName: displayName)
         } catch {
