@@ -195,3 +195,21 @@ def test_secrets_stay_out_of_the_command_line_logs_messages_and_sidecars(mounts,
     failed = run(mounts.bin, "mount", "--header", "Authorization: Bearer header-secret-0453",
                  nginx.url("missing.safetensors") + "?sig=query-secret-0452", mountpoint.parent)
     assert failed.returncode != 0 and all(secret not in failed.stderr for secret in secrets), failed.stderr
+
+
+def test_a_rank_gathers_its_strided_slices_through_the_parts(mounts, nginx, sample_model):
+    # Each layer's output.dense.weight is 384 rows of 6144 bytes; a quarter of a row is a run
+    # of 1536 bytes with 4608 bytes of other ranks' data between runs.
+    url = publish(nginx, sample_model, "tp/model.safetensors")
+    mountpoint = mounts.mount(url, options=["--tp", "4", "--tp-rule", "encoder.layer.?.output.dense.weight 1"])
+    nginx.clear_log()
+    with safe_open(str(sample_model), "np") as reference:
+        names = [f"encoder.layer.{layer}.output.dense.weight" for layer in range(6)]
+        for name in names:
+            for rank, quarter in enumerate(np.split(reference.get_tensor(name), 4, axis=1)):
+                path = tensor_path(mountpoint / "tp-4" / f"rank-{rank}", name)
+                assert path.read_bytes() == np.ascontiguousarray(quarter).tobytes(), (name, rank)
+    # Fetched run by run, that would be 384 requests per slice (9216 in all); through the
+    # object's parts, one or two.
+    requests = len(data_requests(nginx))
+    assert requests <= 2 * 4 * len(names), requests

@@ -80,6 +80,19 @@ public final class RemoteObjectSource: ByteSource {
         return bytes
     }
 
+    /// Copies through the object's parts, as reads of the mount do: a gather of many short runs
+    /// (a rank's strided slice) takes a few part requests rather than one request per run.
+    public func copyBytes(in range: ByteRange, into buffer: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        precondition(UInt64(buffer.count) == range.count, "the buffer must hold the range exactly")
+        try withMemory(of: range) { pieces in
+            var offset = 0
+            for piece in pieces {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + piece.count]).copyMemory(from: piece)
+                offset += piece.count
+            }
+        }
+    }
+
     public func withMemory<Result>(
         of range: ByteRange,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(ByteSourceError) -> Result
@@ -95,7 +108,7 @@ public final class RemoteObjectSource: ByteSource {
         try checkBounds(range)
         try throwIfChanged()
         guard !range.isEmpty else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
-        let extent = extent.start <= range.start && range.end <= extent.end && extent.end <= size
+        let extent = extent.contains(range) && extent.end <= size
             ? extent : ByteRange(start: 0, end: size)
         let decision = readahead.observe(range, within: extent)
         let fragments = try fragments(for: range, within: extent, ahead: decision.ahead)
