@@ -33,6 +33,11 @@ public struct ByteRange: Hashable, Sendable, CustomStringConvertible {
         return ByteRange(start: newStart, end: newEnd)
     }
 
+    /// Whether every byte of `other` is in this range.
+    public func contains(_ other: ByteRange) -> Bool {
+        start <= other.start && other.end <= end
+    }
+
     /// The bytes shared with `other`, or nil when they do not overlap.
     public func clamped(to other: ByteRange) -> ByteRange? {
         let lower = max(start, other.start)

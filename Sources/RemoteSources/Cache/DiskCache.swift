@@ -61,7 +61,7 @@ final class DiskCache: Sendable {
             remove(name.relativePath)
             return nil
         case .success(let (trailer, fileSize)):
-            guard trailer.range.start <= need.start, need.end <= trailer.range.end else { return nil }
+            guard trailer.range.contains(need) else { return nil }
             guard let mapping = mmap(nil, fileSize, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else { return nil }
             futimens(descriptor, nil)
             recency.withLock { $0.touch(name.relativePath, weight: UInt64(fileSize)) }
@@ -93,12 +93,7 @@ final class DiskCache: Sendable {
         }
         let victims = recency.withLock { list -> [String] in
             list.touch(name.relativePath, weight: size)
-            var victims: [String] = []
-            while list.totalWeight > capacity, let oldest = list.leastRecent(excluding: name.relativePath) {
-                list.remove(oldest)
-                victims.append(oldest)
-            }
-            return victims
+            return list.evict(downTo: capacity, keeping: name.relativePath)
         }
         for victim in victims { unlinkEntry(victim) }
     }
@@ -177,12 +172,7 @@ final class DiskCache: Sendable {
         found.sort { ($0.time.tv_sec, $0.time.tv_nsec) < ($1.time.tv_sec, $1.time.tv_nsec) }
         let victims = recency.withLock { list -> [String] in
             for entry in found { list.touch(entry.path, weight: entry.size) }
-            var victims: [String] = []
-            while list.totalWeight > capacity, let oldest = list.leastRecent() {
-                list.remove(oldest)
-                victims.append(oldest)
-            }
-            return victims
+            return list.evict(downTo: capacity)
         }
         for victim in victims { unlinkEntry(victim) }
     }

@@ -42,7 +42,7 @@ final class Fragment: @unchecked Sendable {
 
     /// Whether the fragment holds all of `wanted`.
     func covers(_ wanted: ByteRange) -> Bool {
-        range.start <= wanted.start && wanted.end <= range.end
+        range.contains(wanted)
     }
 
     /// The memory of `wanted`, which the fragment covers.

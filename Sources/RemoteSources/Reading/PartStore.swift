@@ -90,8 +90,7 @@ final class PartStore: Sendable {
                 state.recency.touch(key, weight: fragment.range.count)
             }
             state.slots[key] = slot.fragment == nil ? nil : slot
-            while state.recency.totalWeight > budget, let victim = state.recency.leastRecent(excluding: key) {
-                state.recency.remove(victim)
+            for victim in state.recency.evict(downTo: budget, keeping: key) {
                 state.slots[victim]?.fragment = nil
                 if state.slots[victim]?.pending == nil { state.slots[victim] = nil }
             }

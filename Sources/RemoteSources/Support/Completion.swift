@@ -35,13 +35,6 @@ final class Completion<Value: Sendable>: @unchecked Sendable {
         while value == nil { pthread_cond_wait(&condition, &mutex) }
         return value!
     }
-
-    /// The value if it is there already.
-    var current: Value? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return value
-    }
 }
 
 /// Milliseconds of a clock that never jumps.

@@ -29,10 +29,7 @@ struct ByteBudgetLRU<Key: Hashable, Value> {
     mutating func insert(_ value: Value, for key: Key, cost valueCost: Int) {
         if values.removeValue(forKey: key) != nil { recency.remove(key) }
         guard valueCost <= budget else { return }
-        while cost + valueCost > budget, let victim = recency.leastRecent() {
-            recency.remove(victim)
-            values[victim] = nil
-        }
+        for victim in recency.evict(downTo: UInt64(budget - valueCost)) { values[victim] = nil }
         values[key] = value
         recency.touch(key, weight: UInt64(valueCost))
     }

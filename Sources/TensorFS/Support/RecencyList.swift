@@ -75,6 +75,17 @@ public struct RecencyList<Key: Hashable> {
         return nil
     }
 
+    /// Removes the least recently used keys other than `kept` until the total weight is at
+    /// most `budget` (or only `kept` is left); returns them, oldest first.
+    public mutating func evict(downTo budget: UInt64, keeping kept: Key? = nil) -> [Key] {
+        var victims: [Key] = []
+        while totalWeight > budget, let victim = leastRecent(excluding: kept) {
+            remove(victim)
+            victims.append(victim)
+        }
+        return victims
+    }
+
     private mutating func unlink(_ slot: Int) {
         let (older, newer) = (nodes[slot].older, nodes[slot].newer)
         if let older { nodes[older].newer = newer } else { oldest = newer }

@@ -31,4 +31,15 @@ import Testing
         #expect(list.leastRecent() == 97)
         #expect(list.remove(12345) == nil)
     }
+
+    @Test func evictionTakesTheOldestOtherKeysUntilTheBudgetHolds() {
+        var list = RecencyList<String>()
+        for (key, weight) in [("a", 4), ("b", 4), ("c", 4), ("d", 4)] { list.touch(key, weight: UInt64(weight)) }
+        list.touch("a")
+        #expect(list.evict(downTo: 9, keeping: "b") == ["c", "d"])
+        #expect(list.totalWeight == 8)
+        #expect(list.evict(downTo: 0, keeping: "a") == ["b"])
+        #expect(list.evict(downTo: 4) == [])
+        #expect(list.count == 1)
+    }
 }
