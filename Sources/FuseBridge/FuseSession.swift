@@ -6,7 +6,8 @@ import Glibc
 
 /// How to mount: where, with which FUSE options, and how the session runs.
 public struct MountSettings: Sendable {
-    /// The directory to mount on.
+    /// The directory to mount on, absolute with symlinks resolved, as `/proc/self/mountinfo`
+    /// lists it (`MountTable.realpathWithoutTouchingMount`).
     public var mountpoint: String
     /// Extra `-o` options from the user (`allow_other`, ...).
     public var fuseOptions: [String]
@@ -80,7 +81,7 @@ extension FuseBridge {
     /// handles that reply, so the raise happens on the first request after INIT (see
     /// `applyDeferredSettings`). Needs root; without it, the default (128 KiB) stays.
     private func scheduleReadAhead(kibibytes: Int, mountpoint: String) {
-        guard let device = MountTable.device(of: mountpoint) else {
+        guard let device = MountTable.entry(at: mountpoint)?.device else {
             log.write(.info, "read-ahead unchanged: \(mountpoint) not found in /proc/self/mountinfo")
             return
         }

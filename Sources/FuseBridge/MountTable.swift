@@ -36,12 +36,6 @@ public enum MountTable {
         entries().last { $0.mountpoint == path }
     }
 
-    /// `major:minor` of the mount at `path`.
-    static func device(of path: String) -> String? {
-        let absolute = realpathWithoutTouchingMount(path)
-        return entry(at: absolute)?.device
-    }
-
     /// The absolute path of `path` with every symlink resolved, the last one included, without
     /// looking inside the directory it names: a `stat` there would wait on a hung daemon, so the
     /// parent is resolved with `realpath` and the last component with `readlink` alone (a path

@@ -87,7 +87,7 @@ struct MountCommand: ParsableCommand {
         } catch {
             fail("--header: \(error)")
         }
-        if sourceArguments.contains(where: SecretArguments.hasSecrets) {
+        if sourcesHaveSecrets {
             setenv(SecretArguments.sourcesVariable, SecretArguments.environmentValue(sourceArguments.map(Self.absolute)), 1)
         }
         switch Daemon.launch(executable: Self.executablePath(), arguments: daemonArguments(), mountpoint: paths.last!) {
@@ -205,11 +205,14 @@ struct MountCommand: ParsableCommand {
         arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
         arguments += remote.daemonArguments + reading.daemonArguments(absolute: Self.absolute)
-        let hidesSources = sourceArguments.contains(where: SecretArguments.hasSecrets)
-        if hidesSources { arguments.append("--sources-in-environment") }
-        let shownSources = sourceArguments.map { hidesSources ? SecretArguments.shown(Self.absolute($0)) : Self.absolute($0) }
+        if sourcesHaveSecrets { arguments.append("--sources-in-environment") }
+        let shownSources = sourceArguments.map { SecretArguments.shown(Self.absolute($0)) }
         return arguments + ["--"] + shownSources + [Self.absolute(paths.last!)]
     }
+
+    /// Whether a SOURCE holds credentials or a query, which the daemon then takes from its
+    /// environment rather than its command line.
+    private var sourcesHaveSecrets: Bool { sourceArguments.contains(where: SecretArguments.hasSecrets) }
 
     private static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") || path.contains("://") { return path }
