@@ -33,13 +33,14 @@ else
   BIN="$(swift build -c release --show-bin-path)/tensorfs"
 fi
 
-BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:$WORK/streaming" python3 - <<'PY'
+BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:scripts/bench:$WORK/streaming" python3 - <<'PY'
 import json, os, pathlib, shutil, statistics, subprocess, sys, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from safetensors.numpy import save_file
-from remote_servers import Nginx, shard_model
+from common import drop_caches
+from remote_servers import Nginx, daemon_command_lines, shard_model
 
 BIN, WORK, REPEAT = os.environ["BIN"], pathlib.Path(os.environ["WORK"]).resolve(), int(os.environ["REPEAT"])
 MiB = 1 << 20
@@ -50,11 +51,6 @@ for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROX
 
 def note(text):
     print(f"bench: {text}", file=sys.stderr, flush=True)
-
-
-def drop_page_cache():
-    os.sync()
-    pathlib.Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
 def mountpoint(name):
@@ -73,18 +69,8 @@ def mount(*arguments):
 def unmount(path):
     subprocess.run([BIN, "unmount", str(path)], check=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(str(path) in line for line in daemon_lines()):
+    while time.monotonic() < deadline and any(str(path) in line for line in daemon_command_lines()):
         time.sleep(0.05)
-
-
-def daemon_lines():
-    lines = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            lines.append(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-        except OSError:
-            pass
-    return [line for line in lines if "--readiness-descriptor" in line]
 
 
 def timed(command):
@@ -207,12 +193,12 @@ try:
     ours, theirs = [], []
     for _ in range(REPEAT):
         mount("--cache-dir", cache, "--cache-size", "4G", server.url("big.safetensors"), target)
-        drop_page_cache()
+        drop_caches()
         ours.append(timed(["cat", str(target / "model.safetensors")]))
         unmount(target)
         local = mountpoint("local")
         mount(www / "big.safetensors", local)
-        drop_page_cache()
+        drop_caches()
         theirs.append(timed(["cat", str(local / "model.safetensors")]))
         unmount(local)
     size = (www / "big.safetensors").stat().st_size

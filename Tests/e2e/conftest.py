@@ -3,7 +3,6 @@ real mounts that are always unmounted afterwards."""
 import json
 import os
 import pathlib
-import shutil
 import struct
 import subprocess
 import time

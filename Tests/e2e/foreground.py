@@ -1,6 +1,5 @@
 """A daemon run with `tensorfs mount --foreground`, for tests that need its process: to signal
 it, kill it, or watch its memory. The `daemons` fixture stops every one and clears its mount."""
-import os
 import signal
 import subprocess
 import time
@@ -87,12 +86,3 @@ def daemons(tensorfs_bin, tmp_path):
     manager = Daemons(tensorfs_bin, tmp_path)
     yield manager
     manager.close()
-
-
-def evict(path):
-    """Drops the kernel's cached pages of one file on the mount, so that reads reach the daemon."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(descriptor)

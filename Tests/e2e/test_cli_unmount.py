@@ -30,8 +30,7 @@ def test_a_killed_daemon_leaves_a_stale_mount_that_unmount_clears(mounts, tensor
     again = run(tensorfs_bin, "mount", sample_model, mountpoint)
     assert_one_line_failure(again, "stale mount", f"tensorfs unmount {mountpoint}")
 
-    run(tensorfs_bin, "unmount", mountpoint, check=True)
-    mounts.active.remove(mountpoint)
+    mounts.unmount(mountpoint)
     assert_nothing_left(mountpoint)
     assert os.listdir(mountpoint) == []
     mounts.mount(sample_model)

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, is_mounted, run, wait_until, write_model
+from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run, wait_until, write_model
 from foreground import daemons  # noqa: F401  (fixture)
 
 
@@ -128,7 +128,7 @@ def test_a_daemon_whose_launcher_went_away_unmounts_instead_of_staying_half_star
     finally:
         if daemon.poll() is None:
             daemon.kill()
-        subprocess.run(["fusermount3", "-uz", str(mountpoint)], capture_output=True)
+        force_unmount(mountpoint)
     assert not is_mounted(mountpoint)
     assert "nobody waits for the mount" in (tmp_path / "daemon.log").read_text()
 

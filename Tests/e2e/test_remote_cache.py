@@ -1,12 +1,11 @@
 """--cache-dir keeps fetched parts across remounts within --cache-size, never serves the bytes of
 an object that changed, and refetches a torn or corrupted entry instead of serving it."""
 import os
-import time
 
 import numpy as np
 import pytest
 
-from conftest import write_model
+from conftest import wait_until, write_model
 from remote_servers import daemon_command_lines, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
@@ -29,9 +28,7 @@ def fill_cache(mounts, url, options, tensors):
     mountpoint = mounts.mount(url, options=options)
     read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(str(mountpoint) in line for line in daemon_command_lines()):
-        time.sleep(0.05)
+    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
 
 
 def read_all(mountpoint, tensors):

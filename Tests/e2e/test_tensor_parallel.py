@@ -3,7 +3,6 @@ dimension, are the model's tensors; per-rank model.safetensors files the referen
 import errno
 import json
 import os
-import struct
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 from safetensors import deserialize, safe_open
 
-from conftest import is_mounted, run, write_model
+from conftest import is_mounted, run, write_model, write_raw_model
 
 BITS = {"BOOL": 8, "U8": 8, "I8": 8, "I16": 16, "U16": 16, "I32": 32, "U32": 32, "I64": 64, "U64": 64,
         "F16": 16, "BF16": 16, "F32": 32, "F64": 64, "C64": 64, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
@@ -29,18 +28,6 @@ RULES = {
     "replicated": ("replicate", None, (3, 8)),
 }
 DEGREES = (2, 4)
-
-
-def write_raw_model(path, tensors):
-    """Writes a safetensors file of {name: (dtype, shape, bytes)} by hand (any dtype)."""
-    header, data = {}, b""
-    for name, (dtype, shape, raw) in tensors.items():
-        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
-    return path
 
 
 def elements(raw, dtype, shape):
@@ -68,7 +55,7 @@ def every_dtype_model(tmp_path_factory):
             tensors[f"{dtype}.{rule}"] = (dtype, shape, rng.integers(0, 256, count, dtype=np.uint8).tobytes())
     rules = directory / "rules.txt"
     rules.write_text("# one rule per way of cutting\n" + "".join(f"*.{rule} {line}\n" for rule, (line, _, _) in RULES.items()))
-    return write_raw_model(directory / "model.safetensors", tensors), rules
+    return write_raw_model(directory / "model.safetensors", [(name, *tensor) for name, tensor in tensors.items()]), rules
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +160,7 @@ def test_uneven_split_gives_the_first_ranks_one_more_like_array_split(mounts, tm
 ])
 def test_sub_byte_cuts_inside_a_byte_are_refused(mounts, tmp_path, dtype, shape, rule, message):
     raw = bytes(int(np.prod(shape)) * BITS[dtype] // 8)
-    model = write_raw_model(tmp_path / "model.safetensors", {"x": (dtype, shape, raw)})
+    model = write_raw_model(tmp_path / "model.safetensors", [("x", dtype, shape, raw)])
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
     result = run(mounts.bin, "mount", "--tp", "2", "--tp-rule", rule, model, mountpoint)

@@ -2,7 +2,6 @@
 import errno
 import json
 import os
-import struct
 import warnings
 
 import ml_dtypes
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 import safetensors
 
-from conftest import write_model
+from conftest import write_model, write_raw_model
 from reference import WRITER_DTYPES, serialize_raw
 
 # Header dtype -> (npy descr, ml_dtypes type that views the bytes, or None).
@@ -37,15 +36,11 @@ def npy_shape(dtype, shape, nbytes):
 
 def crafted_f6_file(path):
     """The reference cannot write F6: hand-craft a file with F6 tensors of both kinds."""
-    header = {
-        "a": {"dtype": "F6_E2M3", "shape": [2, 8], "data_offsets": [0, 12]},
-        "b": {"dtype": "F6_E3M2", "shape": [4], "data_offsets": [12, 15]},
-        "c": {"dtype": "F6_E2M3", "shape": [2, 2], "data_offsets": [15, 18]},
-    }
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + bytes(range(7, 25)))
-    return path
+    return write_raw_model(path, [
+        ("a", "F6_E2M3", [2, 8], bytes(range(7, 19))),
+        ("b", "F6_E3M2", [4], bytes(range(19, 22))),
+        ("c", "F6_E2M3", [2, 2], bytes(range(22, 25))),
+    ])
 
 
 @pytest.fixture(scope="module")
