@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -23,21 +24,26 @@ let package = Package(
         ),
         .target(name: "SafetensorsFormat"),
         .target(
+            name: "ByteSources",
+            dependencies: ["SafetensorsFormat", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .target(
             name: "TensorFS",
-            dependencies: ["SafetensorsFormat"]
+            dependencies: ["SafetensorsFormat", "ByteSources", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "RemoteSources",
-            dependencies: ["CCurl", "SafetensorsFormat", "TensorFS"]
+            dependencies: ["CCurl", "SafetensorsFormat", "ByteSources", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "FuseBridge",
-            dependencies: ["CFuse", "TensorFS"]
+            dependencies: ["CFuse", "ByteSources", "TensorFS", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .executableTarget(
             name: "tensorfs",
             dependencies: [
                 "SafetensorsFormat",
+                "ByteSources",
                 "TensorFS",
                 "FuseBridge",
                 "RemoteSources",
@@ -51,11 +57,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "header-benchmark",
-            dependencies: ["SafetensorsFormat", "TensorFS"],
+            dependencies: ["SafetensorsFormat", "ByteSources", "TensorFS"],
             path: "Benchmarks/HeaderBenchmark"
         ),
         .testTarget(name: "SafetensorsFormatTests", dependencies: ["SafetensorsFormat"]),
-        .testTarget(name: "TensorFSTests", dependencies: ["TensorFS"]),
-        .testTarget(name: "RemoteSourcesTests", dependencies: ["RemoteSources", "TensorFS", "SafetensorsFormat"]),
+        .testTarget(name: "ByteSourcesTests", dependencies: ["ByteSources", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "TensorFSTests", dependencies: ["TensorFS", "ByteSources"]),
+        .testTarget(name: "RemoteSourcesTests", dependencies: ["RemoteSources", "ByteSources", "SafetensorsFormat"]),
     ]
 )

@@ -4,6 +4,7 @@
 // Usage: header-benchmark [--tensors N] [--write PATH]
 //   --write PATH also writes a safetensors file with that header (zero-filled data), so that
 //   scripts/bench.sh can time the reference library on the very same header.
+import ByteSources
 import Foundation
 import SafetensorsFormat
 import TensorFS

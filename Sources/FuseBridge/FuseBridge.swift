@@ -1,3 +1,4 @@
+import ByteSources
 import CFuse
 import SafetensorsFormat
 import Synchronization

@@ -1,5 +1,6 @@
+import ByteSources
 import Synchronization
-import TensorFS
+
 
 /// What all remote sources of a process share: one transfer engine (and its connections), the
 /// parts in memory, the disk cache, the settings and the log.

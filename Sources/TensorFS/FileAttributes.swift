@@ -1,3 +1,5 @@
+import ByteSources
+
 /// What `stat` reports for a node.
 public struct FileAttributes: Sendable, Hashable {
     /// The node's inode number.

@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// How models appear in the mounted tree.

@@ -1,3 +1,4 @@
+import ByteSources
 import ArgumentParser
 import FuseBridge
 import RemoteSources

@@ -1,3 +1,4 @@
+import ByteSources
 import Foundation
 import SafetensorsFormat
 import Testing
@@ -61,19 +62,6 @@ struct TensorParallelGatherTests {
         #expect(throws: ByteSourceError.self) {
             try gathered(slice, tensorStart: tensor.fileRange.start, from: model.model.shards[0].source,
                          in: ByteRange(start: 0, end: slice.byteCount))
-        }
-    }
-
-    @Test("copying many pieces of this process's memory resumes correctly after every call")
-    func ownMemoryCopy() throws {
-        let source = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
-        try source.withUnsafeBytes { memory in
-            let ranges = stride(from: 0, to: 99_000, by: 37).map { $0..<($0 + $0 % 13) }
-            let expected = ranges.flatMap { source[$0] }
-            let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: expected.count, alignment: 1)
-            defer { destination.deallocate() }
-            try OwnMemoryCopy.copy(ranges.map { UnsafeRawBufferPointer(rebasing: memory[$0]) }, into: destination)
-            #expect(Array(destination) == expected)
         }
     }
 

@@ -1,6 +1,7 @@
+import ByteSources
 import SafetensorsFormat
 import Synchronization
-import TensorFS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -156,9 +157,9 @@ final class DiskCache: Sendable {
     /// temporary files a crash left, and trims to the capacity.
     private func scan() {
         var found: [(path: String, size: UInt64, time: timespec)] = []
-        for object in localDirectoryEntries(root) {
+        for object in (try? OpenDirectory.open(root).entryNames()) ?? [] {
             let directory = root + "/" + object
-            for entry in localDirectoryEntries(directory) {
+            for entry in (try? OpenDirectory.open(directory).entryNames()) ?? [] {
                 let path = directory + "/" + entry
                 if entry.hasPrefix(".") {
                     unlink(path)

@@ -1,4 +1,5 @@
-import TensorFS
+import ByteSources
+
 
 /// `http://` and `https://` sources: a `.safetensors` file or a shard index, whose shards are
 /// found relative to the index's URL.

@@ -1,4 +1,5 @@
-import TensorFS
+import ByteSources
+
 
 /// `s3://BUCKET/KEY` sources (an object: a file or an index) and `s3://BUCKET/PREFIX/` (a
 /// directory: its index if there is one, else its `.safetensors` objects).

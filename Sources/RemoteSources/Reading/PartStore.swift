@@ -1,6 +1,7 @@
+import ByteSources
 import SafetensorsFormat
 import Synchronization
-import TensorFS
+
 
 /// A part of an object: objects are read in aligned parts of a fixed size.
 struct PartKey: Hashable, Sendable {

@@ -1,7 +1,8 @@
+import ByteSources
 import Dispatch
 import SafetensorsFormat
 import Synchronization
-import TensorFS
+
 
 /// A remote object (over HTTP(S) or S3) as a byte source. Opening it fetches only its first
 /// bytes (the header of a safetensors file, almost always); reads fetch the aligned parts they

@@ -1,4 +1,5 @@
-import TensorFS
+import ByteSources
+
 #if canImport(Glibc)
 import Glibc
 #endif

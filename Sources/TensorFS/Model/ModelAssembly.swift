@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// Merges loaded files into one model and checks them against their indexes.

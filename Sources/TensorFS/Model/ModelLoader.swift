@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// Turns SOURCE arguments (files, indexes, directories) into logical models, checking every
@@ -61,7 +62,7 @@ public struct ModelLoader: Sendable {
         case .file:
             if shown.hasSuffix(".json") {
                 let directory = LocalPath.parent(source)
-                let siblings = localSafetensorsFiles(in: directory, entries: localDirectoryEntries(directory), locator: locator)
+                let siblings = localSafetensorsFiles(in: directory, entries: (try? OpenDirectory.open(directory).entryNames()) ?? [], locator: locator)
                 return try planIndex(at: source, locator: locator, readingAhead: siblings, into: &readAhead)
             }
             var name = LocalPath.lastComponent(shown)

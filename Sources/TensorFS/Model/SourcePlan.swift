@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// A file a SOURCE stands for, not yet opened.

@@ -1,3 +1,5 @@
+import ByteSources
+
 /// A least-recently-used cache bounded by the total cost (bytes) of what it holds. Not
 /// thread-safe by itself: keep it behind a lock.
 struct ByteBudgetLRU<Key: Hashable, Value> {

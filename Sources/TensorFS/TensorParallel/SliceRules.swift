@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// An ordered list of slicing rules: the first rule whose pattern matches a tensor's name

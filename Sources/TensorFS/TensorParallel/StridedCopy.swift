@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// Copies bytes of a strided slice out of its source with the `ByteSource.copyBytes` methods

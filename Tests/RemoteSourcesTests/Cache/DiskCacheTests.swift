@@ -1,6 +1,6 @@
 @testable import RemoteSources
 import SafetensorsFormat
-import TensorFS
+import ByteSources
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 @testable import RemoteSources
+import ByteSources
 import SafetensorsFormat
-import TensorFS
 import Testing
 
 @Suite struct PartStoreTests {

@@ -1,5 +1,5 @@
 @testable import RemoteSources
-import TensorFS
+import ByteSources
 import Testing
 
 @Suite struct HTTPDateTests {

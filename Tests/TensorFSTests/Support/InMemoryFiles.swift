@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 @testable import TensorFS
 
@@ -65,6 +66,8 @@ struct InMemoryFiles: SourceLocator {
     let files: [String: InMemorySource]
 
     func handles(_ location: String) -> Bool { location.hasPrefix("memory:") }
+
+    var concurrentOpens: Int { 1 }
 
     func kind(of location: String) throws(ModelError) -> LocationKind {
         if files[location] != nil { return .file }

@@ -1,7 +1,9 @@
+import ByteSources
 import Foundation
 import SafetensorsFormat
+import SystemPackage
 import Testing
-@testable import TensorFS
+@testable import ByteSources
 
 /// A mapped source whose file changes underneath: reads of lost bytes fail naming the file,
 /// reads of the rest go on, and the process never touches a page that is gone.

@@ -1,7 +1,8 @@
+import SafetensorsFormat
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
-import SafetensorsFormat
 
 /// A local file mapped read-only into memory once, for the life of the mount.
 ///
@@ -17,48 +18,57 @@ public final class MappedFile: ByteSource {
     public let displayName: String
     public let size: UInt64
     public let modificationTime: Timestamp
-    /// The path the file was opened at.
-    public let path: String
-    private let descriptor: Int32
+    /// The open file, for whoever needs its descriptor (FUSE passthrough).
+    public let descriptor: FileDescriptor
     // The mapping is read-only and lives as long as the object, so sharing it is safe.
     private nonisolated(unsafe) let base: UnsafeRawPointer?
 
     /// Opens and maps the file at `path`; `displayName` is how errors name it.
-    public init(path: String, displayName: String) throws(ByteSourceError) {
-        self.path = path
-        self.displayName = displayName
-        // Non-blocking, so that a FIFO in place of a file fails the type check below instead of
+    public convenience init(path: String, displayName: String) throws(ByteSourceError) {
+        // Non-blocking, so that a FIFO in place of a file fails the type check instead of
         // waiting for a writer; reads of regular files ignore the flag.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw ByteSourceError(source: displayName, reason: .system(call: "open", errno: errno)) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            let code = errno
-            close(fd)
-            throw ByteSourceError(source: displayName, reason: .system(call: "stat", errno: code))
+        let descriptor: CInt
+        do {
+            descriptor = try systemCall { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        } catch {
+            throw ByteSourceError(source: displayName, reason: .system(call: "open", error))
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            close(fd)
-            throw ByteSourceError(source: displayName, reason: status.st_mode & S_IFMT == S_IFDIR ? .system(call: "open", errno: EISDIR) : .notARegularFile)
+        try self.init(adopting: FileDescriptor(rawValue: descriptor), displayName: displayName)
+    }
+
+    /// Maps the file open at `descriptor`, which the new value owns (and closes, also when
+    /// this fails): for callers that opened the file themselves, to check it after the open.
+    public init(adopting descriptor: FileDescriptor, displayName: String) throws(ByteSourceError) {
+        self.displayName = displayName
+        self.descriptor = descriptor
+        let status: Stat
+        do {
+            status = try descriptor.stat()
+        } catch {
+            try? descriptor.close()
+            throw ByteSourceError(source: displayName, reason: .system(call: "stat", error))
         }
-        descriptor = fd
-        size = UInt64(status.st_size)
-        modificationTime = Timestamp(seconds: Int64(status.st_mtim.tv_sec), nanoseconds: Int64(status.st_mtim.tv_nsec))
+        guard status.type == .regular else {
+            try? descriptor.close()
+            throw ByteSourceError(source: displayName, reason: status.type == .directory ? .system(call: "open", .isDirectory) : .notARegularFile)
+        }
+        size = UInt64(status.size)
+        modificationTime = Timestamp(status.st_mtim)
         if size == 0 {
             base = nil
             return
         }
-        guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
-            let code = errno
-            close(fd)
-            throw ByteSourceError(source: displayName, reason: .system(call: "mmap", errno: code))
+        guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, descriptor.rawValue, 0), mapping != MAP_FAILED else {
+            let code = Errno.current
+            try? descriptor.close()
+            throw ByteSourceError(source: displayName, reason: .system(call: "mmap", code))
         }
         base = UnsafeRawPointer(mapping)
     }
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), Int(size)) }
-        close(descriptor)
+        try? descriptor.close()
     }
 
     public func copyBytes(in range: ByteRange) throws(ByteSourceError) -> [UInt8] {
@@ -74,13 +84,14 @@ public final class MappedFile: ByteSource {
         precondition(UInt64(buffer.count) == range.count, "the buffer must hold the range exactly")
         var done = 0
         while done < buffer.count {
-            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(range.start) + off_t(done))
-            if count < 0 && errno == EINTR { continue }
+            let count: Int
+            do {
+                count = try systemCall { pread(descriptor.rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(range.start) + off_t(done)) }
+            } catch {
+                throw ByteSourceError(source: displayName, reason: .system(call: "read", error))
+            }
             guard count > 0 else {
-                let reason: ByteSourceError.Reason = count == 0
-                    ? .changed(detail: "the file ended at byte \(range.start + UInt64(done)), it was \(size) bytes")
-                    : .system(call: "read", errno: errno)
-                throw ByteSourceError(source: displayName, reason: reason)
+                throw ByteSourceError(source: displayName, reason: .changed(detail: "the file ended at byte \(range.start + UInt64(done)), it was \(size) bytes"))
             }
             done += count
         }
@@ -100,11 +111,12 @@ public final class MappedFile: ByteSource {
 
     /// Fails when the file has shrunk below the end of `range` since it was mapped.
     private func checkStillHolds(_ range: ByteRange) throws(ByteSourceError) {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw ByteSourceError(source: displayName, reason: .system(call: "stat", errno: errno))
+        let currentSize: UInt64
+        do {
+            currentSize = UInt64(max(try descriptor.stat().size, 0))
+        } catch {
+            throw ByteSourceError(source: displayName, reason: .system(call: "stat", error))
         }
-        let currentSize = UInt64(max(status.st_size, 0))
         guard currentSize >= range.end else {
             throw ByteSourceError(source: displayName, reason: .changed(detail: "truncated to \(currentSize) bytes (it was \(size)), so bytes \(range) are gone; remount to serve the new file"))
         }
@@ -123,13 +135,13 @@ public final class MappedFile: ByteSource {
             try OwnMemoryCopy.copy(ranges.map { UnsafeRawBufferPointer(start: base + Int($0.start), count: Int($0.count)) }, into: buffer)
         } catch {
             switch error.errno {
-            case EFAULT:
+            case .badAddress:
                 throw ByteSourceError(source: displayName, reason: .changed(detail: "its pages could not be read (was it truncated?)"))
-            case ENOSYS, EPERM:
+            case .noFunction, .notPermitted:
                 // Some sandboxes forbid process_vm_readv: read with pread instead.
                 try copyOneByOne(ranges, into: buffer)
             default:
-                throw ByteSourceError(source: displayName, reason: .system(call: "process_vm_readv", errno: error.errno))
+                throw ByteSourceError(source: displayName, reason: .system(call: "process_vm_readv", error.errno))
             }
         }
     }
@@ -159,7 +171,7 @@ public final class MappedFile: ByteSource {
     /// Asks the kernel to start reading `range` into the page cache, without waiting for it.
     public func prefetch(_ range: ByteRange) {
         guard range.end <= size, !range.isEmpty else { return }
-        _ = posix_fadvise(descriptor, off_t(range.start), off_t(range.count), POSIX_FADV_WILLNEED)
+        _ = posix_fadvise(descriptor.rawValue, off_t(range.start), off_t(range.count), POSIX_FADV_WILLNEED)
     }
 
     private func checkBounds(_ range: ByteRange) throws(ByteSourceError) {

@@ -1,4 +1,5 @@
 import SafetensorsFormat
+import SystemPackage
 
 /// Why bytes could not be had from a source.
 public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -15,8 +16,8 @@ public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertibl
 
     /// What went wrong reading a source.
     public enum Reason: Hashable, Sendable, CustomStringConvertible {
-        /// A system call failed with this errno.
-        case system(call: String, errno: Int32)
+        /// A system call failed.
+        case system(call: String, Errno)
         /// The path names a FIFO, a device or a socket rather than a file.
         case notARegularFile
         /// The request reaches past the end of the source.
@@ -28,7 +29,7 @@ public struct ByteSourceError: Error, Hashable, Sendable, CustomStringConvertibl
 
         public var description: String {
             switch self {
-            case .system(let call, let errno): "\(call) failed: \(errnoDescription(errno))"
+            case .system(let call, let code): "\(call) failed: \(code)"
             case .notARegularFile: "not a regular file"
             case .outOfRange(let range, let size): "bytes \(range) lie past the end (size \(size))"
             case .changed(let detail): "changed while mounted: \(detail)"

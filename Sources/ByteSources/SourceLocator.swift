@@ -29,45 +29,4 @@ public protocol SourceLocator: Sendable {
 
 extension SourceLocator {
     public func displayName(of location: String) -> String { location }
-    public var concurrentOpens: Int { ParallelWork.processorCount }
-}
-
-/// Files on a local filesystem, mapped into memory.
-public struct LocalFiles: SourceLocator {
-    /// Creates the locator.
-    public init() {}
-
-    public func handles(_ location: String) -> Bool { true }
-
-    public func kind(of location: String) throws(ModelError) -> LocationKind {
-        let (kind, code) = LocalPath.kind(of: location)
-        switch kind {
-        case .file:
-            return .file
-        case .directory:
-            switch LocalPath.entries(of: location) {
-            case .success(let names): return .directory(entries: names)
-            case .failure(let error):
-                throw .unusableSource(location, reason: "cannot list the directory: \(errnoDescription(error.code))")
-            }
-        case .other:
-            throw .unusableSource(location, reason: "not a regular file or a directory")
-        case .missing:
-            throw .unusableSource(location, reason: errnoDescription(code))
-        }
-    }
-
-    public func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
-        do {
-            return try MappedFile(path: location, displayName: displayName)
-        } catch {
-            throw .source(error)
-        }
-    }
-
-    public func canonical(_ location: String) -> String? { LocalPath.resolved(location) }
-
-    public func sibling(of base: String, relativePath: String) -> String {
-        LocalPath.join(LocalPath.parent(base), relativePath)
-    }
 }

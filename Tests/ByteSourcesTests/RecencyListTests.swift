@@ -1,4 +1,5 @@
-@testable import TensorFS
+@testable import ByteSources
+import ByteSources
 import Testing
 
 @Suite struct RecencyListTests {

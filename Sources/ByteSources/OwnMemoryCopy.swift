@@ -1,3 +1,4 @@
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,13 +22,13 @@ enum OwnMemoryCopy {
     struct Failure: Error {
         /// How many bytes were copied before it stopped.
         var copied: Int
-        /// The errno of the failing call (ENOSYS when the call does not exist).
-        var errno: Int32
+        /// Why the failing call failed (ENOSYS when the call does not exist).
+        var errno: Errno
     }
 
     /// Fills `destination` with the bytes of `pieces`, in order and end to end.
     static func copy(_ pieces: [UnsafeRawBufferPointer], into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
-        guard let processVMRead else { throw Failure(copied: 0, errno: ENOSYS) }
+        guard let processVMRead else { throw Failure(copied: 0, errno: .noFunction) }
         let process = getpid()
         var copied = 0
         var next = 0
@@ -44,9 +45,13 @@ enum OwnMemoryCopy {
                     count += 1
                 }
                 var local = iovec(iov_base: destination.baseAddress.map { $0 + copied }, iov_len: wanted)
-                let done = processVMRead(process, &local, 1, remote.baseAddress, UInt(count), 0)
-                if done < 0 && errno == EINTR { continue }
-                guard done > 0 || wanted == 0 else { throw Failure(copied: copied, errno: done < 0 ? errno : EFAULT) }
+                let done: Int
+                do throws(Errno) {
+                    done = try systemCall { processVMRead(process, &local, 1, remote.baseAddress, UInt(count), 0) }
+                } catch {
+                    throw Failure(copied: copied, errno: error)
+                }
+                guard done > 0 || wanted == 0 else { throw Failure(copied: copied, errno: .badAddress) }
                 copied += done
                 // Resume after the bytes copied, possibly inside a piece.
                 var left = done + skip
