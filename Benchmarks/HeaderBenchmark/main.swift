@@ -98,12 +98,13 @@ let namespaceTime = measure(runs: 5) { _ = TensorFileSystem(models: [model]) }
 // The read path's own cost: planning one 1 MiB read of an open .npy view (its header, then
 // source bytes), per call. The kernel's copy of the megabyte it serves takes about 100 microseconds.
 let fileSystem = TensorFileSystem(models: [model])
-let npyInode = (1...fileSystem.namespace.count).lazy.map { InodeNumber(UInt64($0)) }.first { fileSystem.namespace.entry($0)?.kind == .npy }!
-let npyHeader = fileSystem.open(npyInode)
+let firstTensorPath = parsed.tensors.min { $0.dataOffsets.start < $1.dataOffsets.start }!.name.replacingOccurrences(of: ".", with: "/")
+let npyInode = fileSystem.resolve(firstTensorPath + ".npy")!
+let npyFile = fileSystem.open(npyInode)
 let plannedReads = 100_000
 let readPlanning = try measure {
     for index in 0..<plannedReads {
-        _ = try fileSystem.withContents(of: npyInode, generated: npyHeader, offset: UInt64(index % 2) << 20, count: 1 << 20) { $0.count }
+        _ = try fileSystem.withContents(of: npyInode, opened: npyFile, offset: UInt64(index % 2) << 20, count: 1 << 20) { $0.count }
     }
 } * 1e6 / Double(plannedReads)
 

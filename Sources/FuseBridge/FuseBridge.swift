@@ -1,5 +1,6 @@
 import ByteSources
 import CFuse
+import SystemPackage
 import SafetensorsFormat
 import Synchronization
 import TensorFS
@@ -74,6 +75,12 @@ public final class FuseBridge: @unchecked Sendable {
         }
     }
 
+    /// The file a FUSE file handle stands for (set by `open`); nil for handle 0.
+    static func openFile(handle: UInt64) -> OpenFile? {
+        guard handle != 0, let pointer = UnsafeRawPointer(bitPattern: UInt(handle)) else { return nil }
+        return Unmanaged<OpenFile>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
     // MARK: Replies
 
     func stat(_ attributes: FileAttributes) -> stat {
@@ -100,7 +107,7 @@ public final class FuseBridge: @unchecked Sendable {
         status.f_bsize = 4096
         status.f_frsize = 4096
         status.f_blocks = UInt((fileSystem.totalTensorBytes + 4095) / 4096)
-        status.f_files = UInt(fileSystem.namespace.count)
+        status.f_files = UInt(clamping: fileSystem.inodeCount)
         status.f_namemax = 255
         status.f_flag = UInt(ST_RDONLY)
         return status
@@ -108,61 +115,47 @@ public final class FuseBridge: @unchecked Sendable {
 
     func readDirectory(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int, offset: off_t, plus: Bool) {
         trace("readdir\(plus ? "plus" : "") \(inode) offset \(offset)")
-        let directory = InodeNumber(inode)
-        guard let attributes = fileSystem.attributes(of: directory), attributes.isDirectory else {
-            fuse_reply_err(request, ENOTDIR)
-            return
-        }
-        let children = fileSystem.namespace.children(of: directory)
-        // Position 0 is ".", 1 is "..", then the children; each entry's offset is the next position.
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: max(size, 1)) { buffer in
             var used = 0
-            var position = Int(offset)
-            while position < children.count + 2 {
-                let child: InodeNumber
-                var name: [UInt8]
-                switch position {
-                case 0: (child, name) = (directory, Array(".".utf8))
-                case 1: (child, name) = (fileSystem.namespace.parent(of: directory) ?? directory, Array("..".utf8))
-                default:
-                    child = InodeNumber(UInt64(children[children.startIndex + position - 2]))
-                    name = fileSystem.namespace.name(of: child)
-                }
-                name.append(0)
-                let childAttributes = fileSystem.attributes(of: child)!
+            let isDirectory = fileSystem.listDirectory(InodeNumber(inode), from: Int(offset)) { entry in
                 let remaining = buffer.count - used
-                let written = name.withUnsafeBufferPointer { cName -> Int in
+                let written = (entry.name + [0]).withUnsafeBufferPointer { cName -> Int in
+                    let name = UnsafeRawPointer(cName.baseAddress!).assumingMemoryBound(to: CChar.self)
                     if plus {
-                        var entry = fuse_entry_param()
-                        entry.ino = child.rawValue
-                        entry.generation = 1
-                        entry.attr = stat(childAttributes)
-                        entry.attr_timeout = FuseOperations.cacheTimeout
-                        entry.entry_timeout = FuseOperations.cacheTimeout
-                        return fuse_add_direntry_plus(request, buffer.baseAddress! + used, remaining, cName.baseAddress, &entry, off_t(position + 1))
+                        var parameters = fuse_entry_param()
+                        parameters.ino = entry.attributes.inode.rawValue
+                        parameters.generation = 1
+                        parameters.attr = stat(entry.attributes)
+                        parameters.attr_timeout = FuseOperations.cacheTimeout
+                        parameters.entry_timeout = FuseOperations.cacheTimeout
+                        return fuse_add_direntry_plus(request, buffer.baseAddress! + used, remaining, name, &parameters, off_t(entry.nextPosition))
                     }
-                    var status = stat(childAttributes)
-                    return fuse_add_direntry(request, buffer.baseAddress! + used, remaining, cName.baseAddress, &status, off_t(position + 1))
+                    var status = stat(entry.attributes)
+                    return fuse_add_direntry(request, buffer.baseAddress! + used, remaining, name, &status, off_t(entry.nextPosition))
                 }
-                if written > remaining { break }
+                guard written <= remaining else { return false }
                 used += written
-                position += 1
+                return true
             }
-            fuse_reply_buf(request, buffer.baseAddress, used)
+            if isDirectory {
+                fuse_reply_buf(request, buffer.baseAddress, used)
+            } else {
+                fuse_reply_err(request, ENOTDIR)
+            }
         }
     }
 
     func read(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int, offset: off_t, handle: UInt64) {
         trace("read \(inode) offset \(offset) size \(size)")
-        let generated = handle == 0 ? nil : Unmanaged<GeneratedBytes>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(handle))!).takeUnretainedValue()
+        let opened = FuseBridge.openFile(handle: handle)
         do {
-            let result = try fileSystem.withContents(of: InodeNumber(inode), generated: generated, offset: UInt64(offset), count: size) { pieces in
+            let result = try fileSystem.withContents(of: InodeNumber(inode), opened: opened, offset: UInt64(offset), count: size) { pieces in
                 replyData(request, pieces)
             }
             // The kernel copies straight from the mapping; if a source shrank underneath, that copy
             // fails here (EFAULT) and the kernel answers the reader with EIO.
             if result < 0 {
-                reportFailedReply(-result, inode: inode, offset: offset, size: size, generated: generated)
+                reportFailedReply(-result, inode: inode, offset: offset, size: size, opened: opened)
             }
         } catch {
             log.write(.error, "read of inode \(inode) at \(offset) failed: \(error)")
@@ -193,18 +186,18 @@ public final class FuseBridge: @unchecked Sendable {
 
     /// Logs a reply the kernel refused. ENOENT means the reader went away (interrupted); EFAULT
     /// means a source shrank between the size check and the kernel's copy: checking again names it.
-    private func reportFailedReply(_ code: Int32, inode: fuse_ino_t, offset: off_t, size: Int, generated: GeneratedBytes?) {
+    private func reportFailedReply(_ code: Int32, inode: fuse_ino_t, offset: off_t, size: Int, opened: OpenFile?) {
         if code == ENOENT {
             trace("read of inode \(inode) at \(offset): the reader went away")
             return
         }
         var cause = "a source file may have changed"
         do {
-            try fileSystem.withContents(of: InodeNumber(inode), generated: generated, offset: UInt64(offset), count: size) { _ in }
+            try fileSystem.withContents(of: InodeNumber(inode), opened: opened, offset: UInt64(offset), count: size) { _ in }
         } catch {
             cause = "\(error)"
         }
-        log.write(.error, "read of inode \(inode) at \(offset) failed: \(String(cString: strerror(code))); \(cause)")
+        log.write(.error, "read of inode \(inode) at \(offset) failed: \(Errno(rawValue: code)); \(cause)")
     }
 
     func getExtendedAttribute(_ request: fuse_req_t?, inode: fuse_ino_t, name: String, size: Int) {

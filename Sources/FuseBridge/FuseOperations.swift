@@ -20,7 +20,7 @@ enum FuseOperations {
         ops.lookup = { request, parent, name in
             let bridge = FuseBridge.of(request)
             let length = strlen(name!)
-            let found = bridge.fileSystem.namespace.lookup(UnsafeRawBufferPointer(start: name, count: length), in: InodeNumber(parent))
+            let found = bridge.fileSystem.lookup(UnsafeRawBufferPointer(start: name, count: length), in: InodeNumber(parent))
             bridge.trace("lookup \(parent)/\(String(cString: name!)) -> \(found.map(String.init(describing:)) ?? "ENOENT")")
             var entry = fuse_entry_param()
             entry.entry_timeout = FuseOperations.cacheTimeout
@@ -84,8 +84,8 @@ enum FuseOperations {
                 fuse_reply_err(request, EISDIR)
                 return
             }
-            if let generated = bridge.fileSystem.open(InodeNumber(inode)) {
-                info.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(generated).toOpaque()))
+            if let opened = bridge.fileSystem.open(InodeNumber(inode)) {
+                info.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(opened).toOpaque()))
             }
             // The files never change while mounted: keep the page cache across opens.
             info.pointee.keep_cache = 1
@@ -96,8 +96,9 @@ enum FuseOperations {
             FuseBridge.of(request).read(request, inode: inode, size: size, offset: offset, handle: info?.pointee.fh ?? 0)
         }
         ops.release = { request, _, info in
-            if let handle = info?.pointee.fh, handle != 0, let pointer = UnsafeRawPointer(bitPattern: UInt(handle)) {
-                Unmanaged<GeneratedBytes>.fromOpaque(pointer).release()
+            if let opened = FuseBridge.openFile(handle: info?.pointee.fh ?? 0) {
+                FuseBridge.of(request).fileSystem.release(opened)
+                Unmanaged.passUnretained(opened).release()
             }
             fuse_reply_err(request, 0)
         }

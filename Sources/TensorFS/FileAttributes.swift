@@ -25,15 +25,6 @@ public struct ExtendedAttribute: Sendable, Hashable {
 }
 
 extension ExtendedAttribute {
-    /// The `user.tensorfs.*` attributes of a file presenting `tensor` with `shape` (its own, or
-    /// one rank's slice of it).
-    static func describing(_ tensor: ModelTensor, in model: LogicalModel, shape: [UInt64]) -> [ExtendedAttribute] {
-        [
-            ("name", tensor.name), ("dtype", tensor.info.dtype.name), ("shape", shapeText(shape)),
-            ("file", model.shards[tensor.shard].relativeName), ("offset", String(tensor.fileRange.start)),
-        ].map(named)
-    }
-
     /// `user.tensorfs.NAME` with `value`.
     static func named(_ name: String, _ value: String) -> ExtendedAttribute {
         ExtendedAttribute(name: "user.tensorfs." + name, value: Array(value.utf8))

@@ -6,12 +6,12 @@ public struct FileSystemOptions: Sendable, Hashable {
     /// How tensor names become paths.
     public var layout: Layout
     /// Which files appear for each tensor.
-    public var views: ViewSet
+    public var views: ViewSelection
     /// Whether each model gets a directory of its own name instead of filling the root.
     public var modelDirectories: Bool
 
-    /// Creates options; by default one tree with every view.
-    public init(layout: Layout = .tree, views: ViewSet = .all, modelDirectories: Bool = false) {
+    /// Creates options; by default one tree with the default views.
+    public init(layout: Layout = .tree, views: ViewSelection = .defaults, modelDirectories: Bool = false) {
         self.layout = layout
         self.views = views
         self.modelDirectories = modelDirectories
@@ -19,107 +19,149 @@ public struct FileSystemOptions: Sendable, Hashable {
 }
 
 /// The filesystem's logic: what is at each inode and which bytes make up each file. It knows
-/// nothing of FUSE, and nothing in it changes after it is built, so every thread may use it.
+/// nothing of FUSE, and nothing in it changes after it is built but the files open, so every
+/// thread may use it.
+///
+/// Each inode is a directory or a file of one family, and each family is served in one place:
+/// `TensorFiles` (every view of every tensor, whole or a rank's slice) and `ModelFiles` (the
+/// files at a model's or a rank's root).
 public final class TensorFileSystem: Sendable {
-    /// The tree of names and inode numbers.
-    public let namespace: Namespace
     /// The models mounted, each with its tensors.
     public let models: [LogicalModel]
-    /// Where each model's tensors start in the filesystem's tensor numbering, plus the total.
-    private let firstTensor: [Int]
-    private let mergedModels: [Result<MergedModel, MergedModelUnavailable>]
-    private let metadataFiles: [Lazy<GeneratedBytes>]
-    private let newestTimes: [Timestamp]
+    /// The tree of names and inode numbers.
+    let namespace: Namespace
+    let tensorFiles: TensorFiles
+    let modelFiles: ModelFiles
     /// The newest source of all: the time of every directory.
     private let directoryTime: Timestamp
-    /// The `tp-N/rank-R/` trees, when asked for.
-    private let tensorParallel: TensorParallelViews?
     private let generatedSizes = GeneratedSizeCache()
+    private let openFiles = OpenFiles()
 
     /// Builds the namespace over `models`, with the tensor-parallel views of `tensorParallel`.
     public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions(), tensorParallel: TensorParallelPlan? = nil) {
         self.models = models
-        let parallelViews = tensorParallel.map { TensorParallelViews(models: models, plan: $0) }
-        self.tensorParallel = parallelViews
-        var starts = [0]
-        for model in models { starts.append(starts.last! + model.tensors.count) }
-        firstTensor = starts
         let merged = models.map { MergedModel.plan(for: $0) }
-        mergedModels = merged
-        metadataFiles = zip(models, merged).map { model, plan in
-            Lazy { GeneratedBytes(MetadataFile.bytes(for: model, merged: plan)) }
-        }
-        newestTimes = models.map { model in
-            model.shards.map(\.source.modificationTime).max() ?? .zero
-        }
-        directoryTime = newestTimes.max() ?? .zero
+        let parallelViews = tensorParallel.map { TensorParallelViews(models: models, plan: $0, mergedModels: merged) }
+        tensorFiles = TensorFiles(models: models, tensorParallel: parallelViews)
+        modelFiles = ModelFiles(models: models, merged: merged, tensorParallel: parallelViews)
+        directoryTime = modelFiles.newestTimes.max() ?? .zero
         var builder = NamespaceBuilder()
         for (number, model) in models.enumerated() {
             let root = options.modelDirectories
                 ? builder.directory(named: NameEscaping.escape(Array(model.name.utf8)), in: NamespaceBuilder.root)
                 : NamespaceBuilder.root
-            var generated: [NodeKind] = [.metadata]
-            if case .success = merged[number] { generated.append(.mergedModel) }
-            // Every rank's tree has the model's paths: they are planned once.
             let paths = NamespaceBuilder.planPaths(of: model, layout: options.layout)
             defer { paths.forEach { $0.deallocate() } }
-            builder.addModel(model, paths: paths, number: UInt32(number), firstTensor: starts[number], at: root,
-                             views: options.views, generatedFiles: generated)
-            parallelViews?.addTrees(ofModel: number, paths: paths, at: root, to: &builder, views: options.views)
+            let tree = builder.addModelTree(model, paths: paths, number: UInt32(number), firstTensor: tensorFiles.firstTensor[number], at: root,
+                                            views: options.views.views, modelFiles: modelFiles.kinds(ofModel: number))
+            parallelViews?.addTrees(ofModel: number, tree: tree, at: root, to: &builder)
         }
         namespace = builder.build()
     }
 
-    /// The model and tensor that filesystem tensor number `number` stands for.
-    public func tensor(_ number: Int) -> (model: LogicalModel, tensor: ModelTensor) {
-        let model = firstTensor.dropLast().lastIndex(atOrBelow: number)
-        return (models[model], models[model].tensors[number - firstTensor[model]])
+    /// A node as the filesystem serves it.
+    private enum Node {
+        case directory
+        /// View `view` (an index into `TensorViews.all`) of a tensor.
+        case tensorFile(view: Int, PresentedTensor)
+        /// A model's (or, in a mirror, a rank's) root file.
+        case modelFile(ModelFileKind, model: Int, mirror: Int?)
+    }
+
+    /// What `inode` is, if it exists.
+    private func node(_ inode: InodeNumber) -> Node? {
+        guard let reference = namespace.reference(inode) else { return nil }
+        let stored = namespace.node(reference)
+        switch stored.kind {
+        case .directory, .mirrorRoot:
+            return .directory
+        case .tensorFile:
+            return .tensorFile(view: Int(stored.variant), tensorFiles.presented(Int(stored.payload), mirror: reference.mirror))
+        case .modelFile:
+            return .modelFile(ModelFileKind(rawValue: stored.variant)!, model: Int(stored.payload), mirror: reference.mirror)
+        case .companionFile:
+            return nil
+        }
+    }
+
+    // MARK: Names
+
+    /// The child of directory `parent` called `name`.
+    public func lookup(_ name: UnsafeRawBufferPointer, in parent: InodeNumber) -> InodeNumber? {
+        namespace.lookup(name, in: parent)
+    }
+
+    /// Follows `path` (components separated by `/`) from the root.
+    public func resolve(_ path: String) -> InodeNumber? {
+        namespace.resolve(path)
+    }
+
+    /// The directory holding `inode` (the root is its own parent).
+    public func parent(of inode: InodeNumber) -> InodeNumber? {
+        namespace.parent(of: inode)
+    }
+
+    /// How many inodes there are.
+    public var inodeCount: UInt64 { namespace.count }
+
+    /// One entry of a directory listing.
+    public struct DirectoryEntry {
+        /// The entry's name.
+        public var name: [UInt8]
+        /// What it is.
+        public var attributes: FileAttributes
+        /// Where a listing that stops after this entry resumes.
+        public var nextPosition: Int
+    }
+
+    /// Calls `visit` with the entries of directory `inode` from `position` on (position 0 is
+    /// `.`, 1 is `..`, then the children sorted by name) until it returns false; false when
+    /// `inode` is not a directory.
+    public func listDirectory(_ inode: InodeNumber, from position: Int, _ visit: (DirectoryEntry) -> Bool) -> Bool {
+        guard let attributes = attributes(of: inode), attributes.isDirectory else { return false }
+        let children = namespace.children(of: inode)
+        var position = max(position, 0)
+        while position < children.count + 2 {
+            let entry: InodeNumber
+            let name: [UInt8]
+            switch position {
+            case 0: (entry, name) = (inode, Array(".".utf8))
+            case 1: (entry, name) = (namespace.parent(of: inode) ?? inode, Array("..".utf8))
+            default:
+                entry = children[position - 2]
+                name = namespace.name(of: entry)
+            }
+            guard let entryAttributes = self.attributes(of: entry),
+                  visit(DirectoryEntry(name: name, attributes: entryAttributes, nextPosition: position + 1)) else { break }
+            position += 1
+        }
+        return true
     }
 
     // MARK: Attributes
 
     /// What `stat` reports for `inode`, or nil if there is no such inode.
     public func attributes(of inode: InodeNumber) -> FileAttributes? {
-        guard let (kind, payload) = namespace.entry(inode) else { return nil }
-        if kind == .directory {
+        guard let node = node(inode) else { return nil }
+        switch node {
+        case .directory:
             return FileAttributes(
                 inode: inode, isDirectory: true, size: 4096,
                 linkCount: UInt32(2 + namespace.subdirectoryCount(of: inode)), permissions: 0o555,
                 modificationTime: directoryTime)
-        }
-        return FileAttributes(
-            inode: inode, isDirectory: false, size: size(kind: kind, payload: payload), linkCount: 1, permissions: 0o444,
-            modificationTime: modificationTime(kind: kind, payload: payload))
-    }
-
-    private func size(kind: NodeKind, payload: Int) -> UInt64 {
-        switch kind {
-        case .mergedModel:
-            if case .success(let merged) = mergedModels[payload] { return merged.size }
-        case .sidecar, .npy, .sliceSidecar, .sliceNpy:
-            let described = kind == .sidecar || kind == .npy ? tensor(payload).tensor : tensorParallel!.tensor(ofSlice: payload).tensor
-            return generatedSizes.size(kind: kind, payload: payload, rank: described.info.shape.count) {
-                fileLayout(kind: kind, payload: payload, generated: nil).size
+        case .tensorFile(let view, let tensor):
+            // Making a file to measure it costs microseconds, unless its shape is hostile.
+            let size = generatedSizes.size(of: inode, rank: tensor.shape.count) {
+                tensorFiles.contents(view: view, of: tensor, generated: tensorFiles.generatedBytes(view: view, for: tensor)).size
             }
-        default:
-            break
+            return file(inode, size: size, modified: tensorFiles.modificationTime(of: tensor))
+        case .modelFile(let kind, let model, let mirror):
+            return file(inode, size: modelFiles.size(kind, model: model, mirror: mirror), modified: modelFiles.newestTimes[model])
         }
-        return fileLayout(kind: kind, payload: payload, generated: nil).size
     }
 
-    private func modificationTime(kind: NodeKind, payload: Int) -> Timestamp {
-        switch kind {
-        case .tensor, .sidecar, .npy:
-            let (model, tensor) = self.tensor(payload)
-            return model.shards[tensor.shard].source.modificationTime
-        case .slice, .sliceSidecar, .sliceNpy:
-            let (model, tensor) = tensorParallel!.tensor(ofSlice: payload)
-            return model.shards[tensor.shard].source.modificationTime
-        case .rankMetadata, .rankModel:
-            return newestTimes[tensorParallel!.modelNumber(ofView: payload)]
-        case .directory, .metadata, .mergedModel:
-            return newestTimes[payload]
-        }
+    private func file(_ inode: InodeNumber, size: UInt64, modified: Timestamp) -> FileAttributes {
+        FileAttributes(inode: inode, isDirectory: false, size: size, linkCount: 1, permissions: 0o444, modificationTime: modified)
     }
 
     /// The sum of all tensors' sizes, for `statfs`.
@@ -129,86 +171,59 @@ public final class TensorFileSystem: Sendable {
 
     // MARK: Contents
 
-    /// Prepares `inode` for reading: returns the bytes tensorfs generates for it, to be passed
-    /// back to `withContents`, or nil when the file is served from sources alone.
-    public func open(_ inode: InodeNumber) -> GeneratedBytes? {
-        guard let (kind, payload) = namespace.entry(inode) else { return nil }
-        return generatedPrefix(kind: kind, payload: payload)
+    /// Opens `inode` for reading; nil when it is not a file. Bytes tensorfs generates for the
+    /// file (a sidecar, a header) are made at the first opening of the inode and shared by
+    /// every opening until the last is released.
+    public func open(_ inode: InodeNumber) -> OpenFile? {
+        guard let node = node(inode) else { return nil }
+        switch node {
+        case .directory:
+            return nil
+        case .tensorFile(let view, let tensor):
+            return openFiles.open(inode) { [tensorFiles] in tensorFiles.generatedBytes(view: view, for: tensor) }
+        case .modelFile(let kind, let model, let mirror):
+            return openFiles.open(inode) { [modelFiles] in modelFiles.generatedBytes(kind, model: model, mirror: mirror) }
+        }
     }
 
+    /// Ends an opening from `open`.
+    public func release(_ file: OpenFile) {
+        openFiles.release(file)
+    }
+
+    /// How many files hold generated bytes from an opening now.
+    var openFileCount: Int { openFiles.count }
+
     /// Calls `body` with memory pieces holding `count` bytes of `inode` from `offset` (fewer at
-    /// the end of the file). `generated` is what `open` returned.
+    /// the end of the file). `opened` is what `open` returned for the inode; without it, the
+    /// file's generated bytes are made for this read alone.
     public func withContents<Result>(
         of inode: InodeNumber,
-        generated: GeneratedBytes?,
+        opened: OpenFile?,
         offset: UInt64,
         count: Int,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Result
     ) throws(ByteSourceError) -> Result {
-        guard let (kind, payload) = namespace.entry(inode), kind != .directory else {
+        let contents: FileContents
+        switch node(inode) {
+        case .directory, nil:
             return body(UnsafeBufferPointer(start: nil, count: 0))
+        case .tensorFile(let view, let tensor):
+            let generated = opened.map(\.generated) ?? tensorFiles.generatedBytes(view: view, for: tensor)
+            contents = tensorFiles.contents(view: view, of: tensor, generated: generated)
+        case .modelFile(let kind, let model, let mirror):
+            let generated = opened.map(\.generated) ?? modelFiles.generatedBytes(kind, model: model, mirror: mirror)
+            contents = modelFiles.contents(kind, model: model, mirror: mirror, generated: generated)
         }
-        let layout = fileLayout(kind: kind, payload: payload, generated: generated)
         let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
-        return try layout.withPieces(of: ByteRange(start: offset, end: overflow ? .max : end), body)
-    }
-
-    private func generatedPrefix(kind: NodeKind, payload: Int) -> GeneratedBytes? {
-        switch kind {
-        case .directory, .tensor:
-            return nil
-        case .sidecar:
-            let (model, tensor) = self.tensor(payload)
-            return GeneratedBytes(Sidecar.bytes(for: tensor, in: model))
-        case .npy:
-            return GeneratedBytes(NpyHeader.bytes(for: self.tensor(payload).tensor.info))
-        case .metadata:
-            return metadataFiles[payload].value
-        case .mergedModel:
-            // Made for each opening rather than kept: for large models it is megabytes.
-            guard case .success(let merged) = mergedModels[payload] else { return nil }
-            return merged.prefix(for: models[payload])
-        case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
-            return tensorParallel!.generatedPrefix(kind: kind, payload: payload)
-        }
-    }
-
-    private func fileLayout(kind: NodeKind, payload: Int, generated: GeneratedBytes?) -> FileLayout {
-        switch kind {
-        case .directory:
-            return FileLayout(prefix: nil, body: .none)
-        case .tensor, .npy:
-            let (model, tensor) = self.tensor(payload)
-            let source = FileLayout.Body.source(model.shards[tensor.shard].source, tensor.fileRange)
-            return FileLayout(prefix: kind == .npy ? generated ?? generatedPrefix(kind: kind, payload: payload) : nil, body: source)
-        case .sidecar, .metadata:
-            return FileLayout(prefix: generated ?? generatedPrefix(kind: kind, payload: payload), body: .none)
-        case .mergedModel:
-            let model = models[payload]
-            guard case .success(let merged) = mergedModels[payload] else { return FileLayout(prefix: nil, body: .none) }
-            if merged.isSingleFile {
-                let source = model.shards[0].source
-                return FileLayout(prefix: nil, body: .source(source, ByteRange(start: 0, end: source.size)))
-            }
-            return FileLayout(prefix: generated ?? merged.prefix(for: model), body: .shards(model, merged))
-        case .slice, .sliceSidecar, .sliceNpy, .rankMetadata, .rankModel:
-            return tensorParallel!.fileLayout(kind: kind, payload: payload, generated: generated)
-        }
+        return try contents.withPieces(of: ByteRange(start: offset, end: overflow ? .max : end), body)
     }
 
     // MARK: Extended attributes
 
     /// The `user.tensorfs.*` attributes of a tensor's files; empty for other nodes.
     public func extendedAttributes(of inode: InodeNumber) -> [ExtendedAttribute] {
-        guard let (kind, payload) = namespace.entry(inode) else { return [] }
-        switch kind {
-        case .tensor, .sidecar, .npy:
-            let (model, tensor) = self.tensor(payload)
-            return ExtendedAttribute.describing(tensor, in: model, shape: tensor.info.shape)
-        case .slice, .sliceSidecar, .sliceNpy:
-            return tensorParallel!.extendedAttributes(ofSlice: payload)
-        case .directory, .metadata, .mergedModel, .rankMetadata, .rankModel:
-            return []
-        }
+        guard case .tensorFile(_, let tensor)? = node(inode) else { return [] }
+        return tensorFiles.extendedAttributes(of: tensor)
     }
 }

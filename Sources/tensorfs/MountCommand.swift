@@ -128,7 +128,7 @@ struct MountCommand: ParsableCommand {
             let options = FileSystemOptions(layout: layout, views: try viewSet(), modelDirectories: separate)
             let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try tensorParallel.plan(for: models))
             ProcessMemory.prepareForServing()
-            log.write(.info, "serving \(fileSystem.namespace.count) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
+            log.write(.info, "serving \(fileSystem.inodeCount) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
             // Resolved before mounting: once mounted, resolving a path that passes through the
             // mount (`mnt/../mnt`) would wait on this very daemon.
@@ -183,17 +183,12 @@ struct MountCommand: ParsableCommand {
         return readinessDescriptor == nil ? EventLog(descriptor: 2, level: level) : .disabled
     }
 
-    private func viewSet() throws -> ViewSet {
-        var set: ViewSet = []
-        for name in views.split(separator: ",") {
-            switch name {
-            case "raw": set.insert(.raw)
-            case "json": set.insert(.json)
-            case "npy": set.insert(.npy)
-            default: throw ValidationError("Unknown view '\(name)'; choose from raw, json, npy.")
-            }
+    private func viewSet() throws -> ViewSelection {
+        do {
+            return try ViewSelection(parsing: views)
+        } catch {
+            throw ValidationError("--views: \(error)")
         }
-        return set
     }
 
     /// The same command line, run in the foreground and reporting on the readiness pipe.

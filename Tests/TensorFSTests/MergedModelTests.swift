@@ -13,8 +13,8 @@ struct MergedModelTests {
         let inode = try #require(fileSystem.namespace.resolve(path))
         let size = try #require(fileSystem.attributes(of: inode)).size
         let range = range ?? 0..<size
-        let generated = fileSystem.open(inode)
-        return try fileSystem.withContents(of: inode, generated: generated, offset: range.lowerBound, count: Int(range.count)) { pieces in
+        let opened = fileSystem.open(inode)
+        return try fileSystem.withContents(of: inode, opened: opened, offset: range.lowerBound, count: Int(range.count)) { pieces in
             pieces.flatMap { Array($0) }
         }
     }
@@ -114,7 +114,7 @@ struct MergedModelTests {
         let length = try #require(merged.headerLength)
         #expect(length > 600 && length <= 1000 && length % 8 == 0)
         #expect(merged.size == 8 + length + 8)
-        let prefix = try #require(merged.prefix(for: model))
+        let prefix = try #require(merged.header(for: model))
         #expect(UInt64(prefix.count) == 8 + length)
     }
 
@@ -125,7 +125,7 @@ struct MergedModelTests {
             Issue.record("expected a merged file")
             return
         }
-        let prefix = try #require(merged.prefix(for: model))
+        let prefix = try #require(merged.header(for: model))
         let header = Array(prefix.buffer.dropFirst(8))
         #expect(UInt64(header.count) == merged.headerLength)
         #expect(header.count % 8 == 0)

@@ -19,7 +19,7 @@ struct NamespaceTests {
         var found: [(path: [String], inode: InodeNumber)] = []
         func visit(_ directory: InodeNumber, _ path: [String]) {
             for child in namespace.children(of: directory) {
-                let inode = InodeNumber(UInt64(child))
+                let inode = child
                 let childPath = path + [String(decoding: namespace.name(of: inode), as: UTF8.self)]
                 found.append((childPath, inode))
                 visit(inode, childPath)
@@ -32,16 +32,16 @@ struct NamespaceTests {
     @Test("the root is inode 1 and its own parent")
     func root() throws {
         let namespace = try Self.fileSystem(Self.sampleNames).namespace
-        #expect(namespace.entry(.root)?.kind == .directory)
+        #expect(namespace.entry(.root)?.kind == "directory")
         #expect(namespace.parent(of: .root) == .root)
         #expect(namespace.entry(InodeNumber(0)) == nil)
-        #expect(namespace.entry(InodeNumber(UInt64(namespace.count) + 1)) == nil)
+        #expect(namespace.entry(InodeNumber(namespace.count + 1)) == nil)
     }
 
     @Test("the root holds the generated files and the top-level directories, sorted by bytes")
     func rootListing() throws {
         let namespace = try Self.fileSystem(Self.sampleNames).namespace
-        let names = namespace.children(of: .root).map { String(decoding: namespace.name(of: InodeNumber(UInt64($0))), as: UTF8.self) }
+        let names = namespace.children(of: .root).map { String(decoding: namespace.name(of: $0), as: UTF8.self) }
         #expect(names == ["__metadata__.json", "embeddings", "encoder", "model.safetensors", "pooler"])
     }
 
@@ -50,21 +50,21 @@ struct NamespaceTests {
         let fileSystem = try Self.fileSystem(Self.sampleNames)
         let namespace = fileSystem.namespace
         let directory = try #require(namespace.resolve("encoder/layer/0/attention/self/query"))
-        let names = namespace.children(of: directory).map { String(decoding: namespace.name(of: InodeNumber(UInt64($0))), as: UTF8.self) }
+        let names = namespace.children(of: directory).map { String(decoding: namespace.name(of: $0), as: UTF8.self) }
         #expect(names == ["bias", "bias.json", "bias.npy", "weight", "weight.json", "weight.npy"])
         let weight = try #require(namespace.resolve("encoder/layer/0/attention/self/query/weight"))
         let (kind, payload) = try #require(namespace.entry(weight))
-        #expect(kind == .tensor)
-        #expect(fileSystem.tensor(payload).tensor.name == "encoder.layer.0.attention.self.query.weight")
-        #expect(namespace.resolve("encoder/layer/0/attention/self/query/weight.json").flatMap(namespace.entry)?.kind == .sidecar)
-        #expect(namespace.resolve("encoder/layer/0/attention/self/query/weight.npy").flatMap(namespace.entry)?.kind == .npy)
+        #expect(kind == "raw")
+        #expect(fileSystem.tensorFiles.presented(payload, mirror: nil).tensor.name == "encoder.layer.0.attention.self.query.weight")
+        #expect(namespace.resolve("encoder/layer/0/attention/self/query/weight.json").flatMap(namespace.entry)?.kind == "json")
+        #expect(namespace.resolve("encoder/layer/0/attention/self/query/weight.npy").flatMap(namespace.entry)?.kind == "npy")
     }
 
     @Test("the view option trims the files beside each tensor")
     func viewOption() throws {
-        let namespace = try Self.fileSystem(["a.b"], options: FileSystemOptions(views: [.raw, .json])).namespace
+        let namespace = try Self.fileSystem(["a.b"], options: FileSystemOptions(views: try ViewSelection(parsing: "raw,json"))).namespace
         let directory = try #require(namespace.resolve("a"))
-        #expect(namespace.children(of: directory).map { String(decoding: namespace.name(of: InodeNumber(UInt64($0))), as: UTF8.self) } == ["b", "b.json"])
+        #expect(namespace.children(of: directory).map { String(decoding: namespace.name(of: $0), as: UTF8.self) } == ["b", "b.json"])
     }
 
     @Test("lookup finds exactly the names listed, and nothing else")
@@ -113,13 +113,13 @@ struct NamespaceTests {
                 #expect(!component.utf8.contains(0) && !component.utf8.contains(UInt8(ascii: "/")))
                 #expect(component.utf8.count <= 255)
             }
-            if let (kind, payload) = namespace.entry(inode), kind == .tensor {
+            if let (kind, payload) = namespace.entry(inode), kind == "raw" {
                 tensorsFound[payload] = path
             }
         }
         #expect(tensorsFound.count == LayoutTests.hostileNames.count)
         for (number, path) in tensorsFound {
-            let name = fileSystem.tensor(number).tensor.name
+            let name = fileSystem.tensorFiles.presented(number, mirror: nil).tensor.name
             #expect(NameEscaping.name(fromComponents: path).map { Array($0.utf8) } == Array(name.utf8), "\(path)")
         }
     }
@@ -148,7 +148,7 @@ struct NamespaceTests {
         let namespace = fileSystem.namespace
         #expect(namespace.resolve("one/a/b").flatMap(namespace.entry)?.payload == 0)
         #expect(namespace.resolve("two/a/b").flatMap(namespace.entry)?.payload == 1)
-        #expect(namespace.resolve("two/model.safetensors").flatMap(namespace.entry)?.kind == .mergedModel)
-        #expect(namespace.resolve("one/__metadata__.json").flatMap(namespace.entry)?.kind == .metadata)
+        #expect(namespace.resolve("two/model.safetensors").flatMap(namespace.entry)?.kind == "safetensors")
+        #expect(namespace.resolve("one/__metadata__.json").flatMap(namespace.entry)?.kind == "metadata")
     }
 }

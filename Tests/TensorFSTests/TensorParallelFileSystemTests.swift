@@ -25,7 +25,7 @@ struct TensorParallelFileSystemTests {
         let model = try TestModel(Self.llama)
         defer { model.remove() }
         let fs = try fileSystem(model, TensorParallelOptions(degrees: [4, 2, 4]))
-        let root = fs.namespace.children(of: .root).map { String(decoding: fs.namespace.name(of: InodeNumber(UInt64($0))), as: UTF8.self) }
+        let root = fs.namespace.children(of: .root).map { String(decoding: fs.namespace.name(of: $0), as: UTF8.self) }
         #expect(root == ["__metadata__.json", "lm_head", "model", "model.safetensors", "tp-2", "tp-4"])
         for path in ["tp-2/rank-1/model/layers/0/self_attn/o_proj/weight.npy", "tp-4/rank-3/__metadata__.json",
                      "tp-4/rank-0/model.safetensors", "tp-4/rank-2/lm_head/weight.json"] {
@@ -44,7 +44,7 @@ struct TensorParallelFileSystemTests {
             LogicalModel(name: "m\(number)", shards: model.shards, tensors: model.tensors)
         }
         let plan = try TensorParallelPlan(models: models, options: TensorParallelOptions(degrees: [2]))
-        let fs = TensorFileSystem(models: models, options: FileSystemOptions(views: [.npy], modelDirectories: true), tensorParallel: plan)
+        let fs = TensorFileSystem(models: models, options: FileSystemOptions(views: try ViewSelection(parsing: "npy"), modelDirectories: true), tensorParallel: plan)
         #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight.npy") != nil)
         #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight") == nil)
         #expect(fs.namespace.resolve("m1/tp-2/rank-0/model/layers/0/mlp/up_proj/weight.npy") != nil)

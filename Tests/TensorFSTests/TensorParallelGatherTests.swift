@@ -92,7 +92,7 @@ struct TensorParallelGatherTests {
         defer { model.remove() }
         let tensor = model.model.tensors[0]
         let geometry = try SliceGeometry.cut(tensor.info, dimension: 1, rank: 0, degree: 2, uneven: .error)
-        let slice = StridedSlice(number: 0, source: model.model.shards[0].source, tensorStart: tensor.fileRange.start, geometry: geometry)
+        let slice = StridedSlice(identity: SliceIdentity(view: 0, tensor: 0), source: model.model.shards[0].source, tensorStart: tensor.fileRange.start, geometry: geometry)
         let gatherer = SliceGatherer(budget: Int(SliceGatherer.blockSize))
         let first = try gatherer.block(0, of: slice)
         #expect(try gatherer.block(0, of: slice) === first)

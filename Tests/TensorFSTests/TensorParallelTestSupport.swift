@@ -99,12 +99,12 @@ extension TensorFileSystem {
     /// The whole file at `path`, read in requests of `chunk` bytes.
     func contents(of path: String, chunk: Int = 1 << 20) throws -> [UInt8] {
         guard let inode = namespace.resolve(path) else { throw MissingPath(path: path) }
-        let generated = open(inode)
+        let opened = open(inode)
         let size = attributes(of: inode)!.size
         var bytes: [UInt8] = []
         while UInt64(bytes.count) < size {
             let before = bytes.count
-            try withContents(of: inode, generated: generated, offset: UInt64(bytes.count), count: chunk) { pieces in
+            try withContents(of: inode, opened: opened, offset: UInt64(bytes.count), count: chunk) { pieces in
                 for piece in pieces { bytes += piece }
             }
             if bytes.count == before { break }

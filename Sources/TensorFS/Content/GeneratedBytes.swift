@@ -35,22 +35,3 @@ public final class GeneratedBytes: Sendable {
     /// The bytes.
     public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[..<count]) }
 }
-
-/// A value computed on first use, then shared by all threads.
-final class Lazy<Value: Sendable>: Sendable {
-    private let state = Mutex<Value?>(nil)
-    private let make: @Sendable () -> Value
-
-    init(_ make: @escaping @Sendable () -> Value) {
-        self.make = make
-    }
-
-    var value: Value {
-        state.withLock { cached in
-            if let cached { return cached }
-            let made = make()
-            cached = made
-            return made
-        }
-    }
-}

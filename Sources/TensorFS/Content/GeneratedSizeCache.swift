@@ -8,16 +8,15 @@ final class GeneratedSizeCache: Sendable {
     /// Tensors with more dimensions than this have their generated files' sizes kept.
     static let rankWorthKeeping = 256
 
-    private let sizes = Mutex<[UInt64: UInt64]>([:])
+    private let sizes = Mutex<[InodeNumber: UInt64]>([:])
 
-    /// The size of the generated file identified by `kind` and `payload`, computed by `measure`
-    /// the first time when the tensor's rank is worth keeping.
-    func size(kind: NodeKind, payload: Int, rank: Int, _ measure: () -> UInt64) -> UInt64 {
+    /// The size of the file `inode`, of a tensor with `rank` dimensions, computed by `measure`
+    /// (the first time only, when the rank is worth keeping).
+    func size(of inode: InodeNumber, rank: Int, _ measure: () -> UInt64) -> UInt64 {
         guard rank > GeneratedSizeCache.rankWorthKeeping else { return measure() }
-        let key = UInt64(kind.rawValue) << 56 | UInt64(payload)
-        if let known = sizes.withLock({ $0[key] }) { return known }
+        if let known = sizes.withLock({ $0[inode] }) { return known }
         let measured = measure()
-        sizes.withLock { $0[key] = measured }
+        sizes.withLock { $0[inode] = measured }
         return measured
     }
 }

@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// The whole logical model as one valid safetensors file: a synthesized header, then each
@@ -13,10 +14,6 @@ struct MergedModel: Sendable {
     private let measuredHeader: Lazy<UInt64>?
     /// The size of the model's only file, when it is one file.
     private let singleFileSize: UInt64
-
-    /// The header is written in pieces of about this size, so that measuring it costs no more
-    /// memory than a piece.
-    private static let pieceSize = 64 << 10
 
     /// Plans the merged file, or returns why there is none: the merged header would be longer
     /// than `headerLimit` (the format's limit). The header is measured now only if a quick upper
@@ -34,9 +31,7 @@ struct MergedModel: Sendable {
         }
         let dataStarts = starts
         let measure: @Sendable () -> UInt64 = {
-            var textLength: UInt64 = 0
-            writeHeaderText(metadata: mergedMetadata(of: model), entries: entries(of: model, dataStarts: dataStarts)) { textLength += UInt64($0.count) }
-            return paddedLength(textLength)
+            SynthesizedHeader.length(metadata: mergedMetadata(of: model), entries: entries(of: model, dataStarts: dataStarts))
         }
         if maximumHeaderLength(of: model) > headerLimit {
             let length = measure()
@@ -47,9 +42,6 @@ struct MergedModel: Sendable {
         }
         return .success(MergedModel(dataStarts: starts, measuredHeader: Lazy(measure), singleFileSize: 0))
     }
-
-    /// Whether the model is one file, served unchanged.
-    var isSingleFile: Bool { measuredHeader == nil }
 
     /// The length of the synthesized header (padded), or nil when the model is one file.
     var headerLength: UInt64? { measuredHeader?.value }
@@ -62,21 +54,29 @@ struct MergedModel: Sendable {
 
     /// The start of the merged file: the 8-byte header length, then the header padded with
     /// spaces so that the data buffer starts 8-byte aligned; nil when the model is one file.
-    func prefix(for model: LogicalModel) -> GeneratedBytes? {
+    /// Made for each opening rather than kept: for large models it is megabytes.
+    func header(for model: LogicalModel) -> GeneratedBytes? {
         guard let headerLength else { return nil }
-        let prefixLength = Int(SafetensorsHeader.prefixLength)
-        return GeneratedBytes(count: prefixLength + Int(headerLength)) { buffer in
-            buffer.storeBytes(of: headerLength.littleEndian, as: UInt64.self)
-            var end = prefixLength
-            let metadata = MergedModel.mergedMetadata(of: model)
-            MergedModel.writeHeaderText(metadata: metadata, entries: MergedModel.entries(of: model, dataStarts: dataStarts)) { piece in
-                precondition(end + piece.count <= buffer.count, "the merged header outgrew its measured length")
-                UnsafeMutableRawBufferPointer(rebasing: buffer[end..<end + piece.count]).copyMemory(from: piece)
-                end += piece.count
-            }
-            precondition(buffer.count - end < 8, "the merged header fell short of its measured length")
-            UnsafeMutableRawBufferPointer(rebasing: buffer[end...]).initializeMemory(as: UInt8.self, repeating: UInt8(ascii: " "))
+        return SynthesizedHeader.fileStart(length: headerLength, metadata: MergedModel.mergedMetadata(of: model),
+                                           entries: MergedModel.entries(of: model, dataStarts: dataStarts))
+    }
+
+    /// The file's contents after `header` (what `header(for:)` returned): the shards' data
+    /// buffers end to end, or the one file itself.
+    func contents(of model: LogicalModel, header: GeneratedBytes?) -> FileContents {
+        guard measuredHeader != nil else {
+            let source = model.shards[0].source
+            return FileContents(prefix: nil, body: .source(source, ByteRange(start: 0, end: source.size)))
         }
+        let shards = model.shards
+        let starts = dataStarts
+        let data = ConsecutiveParts(starts: starts) { index, range, visit in
+            let shard = shards[index]
+            visit(.source(SourceSegment(
+                source: shard.source, range: ByteRange(start: shard.dataStart + range.start, end: shard.dataStart + range.end),
+                extent: ByteRange(start: shard.dataStart, end: shard.source.size))))
+        }
+        return FileContents(prefix: header, body: .segments(data))
     }
 
     /// An upper bound of the padded header's length, quick to compute: every byte of a string
@@ -94,11 +94,6 @@ struct MergedModel: Sendable {
         return bound
     }
 
-    /// The header length after padding `length` bytes of JSON to a multiple of 8.
-    private static func paddedLength(_ length: UInt64) -> UInt64 {
-        (length + 7) / 8 * 8
-    }
-
     /// The merged file's entries: every tensor, its offsets moved to the merged data buffer.
     private static func entries(of model: LogicalModel, dataStarts: [UInt64]) -> some Sequence<HeaderEntry> {
         model.tensors.lazy.map { tensor in
@@ -107,66 +102,6 @@ struct MergedModel: Sendable {
                 name: tensor.name, dtype: tensor.info.dtype, shape: tensor.info.shape,
                 dataOffsets: ByteRange(start: base + tensor.info.dataOffsets.start, end: base + tensor.info.dataOffsets.end))
         }
-    }
-
-    /// A synthesized header listing `metadata` then `entries`, padded with spaces so that data
-    /// starts 8-byte aligned.
-    static func headerText(metadata: [MetadataEntry], entries: some Sequence<HeaderEntry>) -> [UInt8] {
-        var header: [UInt8] = []
-        writeHeaderText(metadata: metadata, entries: entries) { header += $0 }
-        header += [UInt8](repeating: UInt8(ascii: " "), count: Int(paddedLength(UInt64(header.count))) - header.count)
-        return header
-    }
-
-    /// `header` preceded by its 8-byte little-endian length: the start of a safetensors file.
-    static func lengthPrefixed(_ header: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes += $0 }
-        return bytes + header
-    }
-
-    /// Writes a header's JSON (unpadded) in pieces, calling `emit` with each in order:
-    /// `__metadata__` first when there is any, then `entries`.
-    private static func writeHeaderText(metadata: [MetadataEntry], entries: some Sequence<HeaderEntry>, _ emit: (UnsafeRawBufferPointer) -> Void) {
-        var writer = JSONWriter()
-        func flush(ifLongerThan threshold: Int) {
-            guard writer.bytes.count > threshold else { return }
-            writer.bytes.withUnsafeBytes(emit)
-            writer = JSONWriter()
-        }
-        writer.raw("{")
-        if !metadata.isEmpty {
-            writer.string("__metadata__")
-            writer.raw(":{")
-            for (position, entry) in metadata.enumerated() {
-                if position > 0 { writer.raw(",") }
-                writer.string(entry.key)
-                writer.raw(":")
-                writer.string(entry.value)
-            }
-            writer.raw("}")
-        }
-        var first = metadata.isEmpty
-        for entry in entries {
-            if !first { writer.raw(",") }
-            first = false
-            writer.string(entry.name)
-            writer.raw(":{\"dtype\":\"")
-            writer.raw(entry.dtype.name)
-            writer.raw("\",\"shape\":[")
-            for (dimension, extent) in entry.shape.enumerated() {
-                if dimension > 0 { writer.raw(",") }
-                writer.number(extent)
-            }
-            writer.raw("],\"data_offsets\":[")
-            writer.number(entry.dataOffsets.start)
-            writer.raw(",")
-            writer.number(entry.dataOffsets.end)
-            writer.raw("]}")
-            flush(ifLongerThan: pieceSize)
-        }
-        writer.raw("}")
-        flush(ifLongerThan: 0)
     }
 
     /// The `__metadata__` of the merged file: the string pairs of every shard, then the index's
@@ -186,19 +121,6 @@ struct MergedModel: Sendable {
         }
         return entries
     }
-
-    /// Which shard holds merged data byte `offset` (relative to the merged data buffer).
-    func shard(containing offset: UInt64) -> Int {
-        dataStarts.dropLast().lastIndex(atOrBelow: offset)
-    }
-}
-
-/// One tensor as a synthesized header lists it.
-struct HeaderEntry {
-    var name: String
-    var dtype: DType
-    var shape: [UInt64]
-    var dataOffsets: ByteRange
 }
 
 /// Why a model has no `model.safetensors`.

@@ -11,12 +11,14 @@ struct NamespaceBuilder: Sendable {
     private var directoryCount: UInt32 = 0
     /// The directories made so far, keyed by `Namespace.hash` of parent and name.
     private var directoryTable = SlotTable()
+    private var trees: [ModelTree] = []
+    private var mirrors: [Mirror] = []
 
     /// The root directory's node.
     static let root: UInt32 = 0
 
     init() {
-        nodes.append(Node(parent: 0, nameStart: 0, nameLength: 0, kind: .directory, payload: 0))
+        nodes.append(Node(parent: 0, nameStart: 0, nameLength: 0, kind: .directory, variant: 0, payload: 0))
         directoryCount = 1
     }
 
@@ -33,7 +35,7 @@ struct NamespaceBuilder: Sendable {
         }
         if let existing { return UInt32(existing) }
         let index = UInt32(nodes.count)
-        nodes.append(Node(parent: parent, nameStart: store(name), nameLength: UInt16(name.count), kind: .directory, payload: directoryCount))
+        nodes.append(Node(parent: parent, nameStart: store(name), nameLength: UInt16(name.count), kind: .directory, variant: 0, payload: directoryCount))
         directoryCount += 1
         directoryTable.insert(Int(index), hash: hash)
         return index
@@ -51,16 +53,22 @@ struct NamespaceBuilder: Sendable {
         return names.withUnsafeBytes { NamespaceBuilder.name(of: node, in: $0).hasSameBytes(as: name) }
     }
 
-    /// Adds one file node per kind in `kinds`, all sharing the base name `name`.
-    mutating func addFiles(named name: UnsafeRawBufferPointer, in parent: UInt32, kinds: [NodeKind], payload: UInt32) {
+    /// Adds one file node per view in `views` (indices into `TensorViews.all`), all sharing the
+    /// base name `name`: a tensor's files.
+    mutating func addTensorFiles(named name: UnsafeRawBufferPointer, in parent: UInt32, views: [UInt8], tensor: UInt32) {
         let start = store(name)
-        for kind in kinds {
-            nodes.append(Node(parent: parent, nameStart: start, nameLength: UInt16(name.count), kind: kind, payload: payload))
+        for view in views {
+            nodes.append(Node(parent: parent, nameStart: start, nameLength: UInt16(name.count), kind: .tensorFile, variant: view, payload: tensor))
         }
     }
 
+    /// Adds a file node of `kind` named `name` in `parent`.
+    mutating func addFile(named name: UnsafeRawBufferPointer, in parent: UInt32, kind: NodeKind, variant: UInt8 = 0, payload: UInt32) {
+        nodes.append(Node(parent: parent, nameStart: store(name), nameLength: UInt16(name.count), kind: kind, variant: variant, payload: payload))
+    }
+
     /// The paths of every tensor of `model` in `layout`, in tensor order, planned on all cores
-    /// in chunks. The caller deallocates them once every tree of the model is added.
+    /// in chunks. The caller deallocates them once the model's tree is added.
     static func planPaths(of model: LogicalModel, layout: Layout) -> [PathComponents] {
         let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout) }
             ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
@@ -74,24 +82,27 @@ struct NamespaceBuilder: Sendable {
         }
     }
 
-    /// Adds every tensor of `model` below directory `root` at the paths `plans` (from
-    /// `planPaths`), the tensors numbered from `firstTensor`, plus the model's generated root
-    /// files (`number` is their payload). `fileKinds` are the kinds of the views' nodes: whole
-    /// tensors, or one rank's slices.
-    mutating func addModel(_ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, at root: UInt32, views: ViewSet, generatedFiles: [NodeKind], fileKinds: TensorFileKinds = .wholeTensors) {
-        for kind in generatedFiles {
-            var name = kind.rootFileName!
-            name.withUTF8 { addFiles(named: UnsafeRawBufferPointer($0), in: root, kinds: [kind], payload: number) }
+    /// Adds the tree of `model` below directory `root`: its files at the model's root
+    /// (`modelFiles`, whose payload is `number`), then every tensor at the paths `plans` (from
+    /// `planPaths`), numbered from `firstTensor`, with the files of `views` that show it. Returns
+    /// the tree's number, for mirrors of it.
+    mutating func addModelTree(
+        _ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, at root: UInt32,
+        views: [UInt8], modelFiles: [ModelFileKind]
+    ) -> Int {
+        let firstNode = UInt32(nodes.count)
+        for kind in modelFiles {
+            var name = kind.fileName
+            name.withUTF8 { addFile(named: UnsafeRawBufferPointer($0), in: root, kind: .modelFile, variant: kind.rawValue, payload: number) }
         }
-        let viewKinds = [(ViewSet.raw, fileKinds.raw), (.json, fileKinds.json), (.npy, fileKinds.npy)]
-            .filter { views.contains($0.0) }.map(\.1)
         // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
-        nodes.reserveCapacity(nodes.count + (viewKinds.count + 2) * model.tensors.count)
+        nodes.reserveCapacity(nodes.count + (views.count + 2) * model.tensors.count)
         // Consecutive tensors usually share directories: the previous tensor's directories,
         // by depth, are reused while the new path agrees with them.
         var openDirectories: [UInt32] = []
-        var tensorNumber = UInt32(firstTensor)
+        var tensorNumber = firstTensor
+        var shownViews = views
         for paths in plans {
             for path in 0..<paths.pathCount {
                 let components = paths.components(ofPath: path)
@@ -106,10 +117,25 @@ struct NamespaceBuilder: Sendable {
                     parent = directory(named: component, in: parent)
                     openDirectories.append(parent)
                 }
-                addFiles(named: paths.component(components.last!), in: parent, kinds: viewKinds, payload: tensorNumber)
+                let info = model.tensors[tensorNumber - firstTensor].info
+                shownViews.removeAll(keepingCapacity: true)
+                for view in views where TensorViews.all[Int(view)].shows(info) { shownViews.append(view) }
+                addTensorFiles(named: paths.component(components.last!), in: parent, views: shownViews, tensor: UInt32(tensorNumber))
                 tensorNumber += 1
             }
         }
+        trees.append(ModelTree(root: root, nodes: firstNode..<UInt32(nodes.count), rootChildren: [], rootSubdirectoryCount: 0))
+        return trees.count - 1
+    }
+
+    /// Adds the directory `name` in `parent` whose contents mirror model tree `tree`; returns
+    /// the mirror's number.
+    @discardableResult
+    mutating func addMirror(of tree: Int, named name: [UInt8], in parent: UInt32) -> Int {
+        let index = UInt32(nodes.count)
+        name.withUnsafeBytes { addFile(named: $0, in: parent, kind: .mirrorRoot, payload: UInt32(mirrors.count)) }
+        mirrors.append(Mirror(tree: tree, root: index, firstInode: 0))
+        return mirrors.count - 1
     }
 
     private mutating func store(_ name: UnsafeRawBufferPointer) -> UInt32 {
@@ -124,7 +150,7 @@ struct NamespaceBuilder: Sendable {
         for node in nodes.dropFirst() {
             let directory = Int(nodes[Int(node.parent)].payload)
             directories[directory].childCount += 1
-            if node.kind == .directory { directories[directory].subdirectoryCount += 1 }
+            if node.kind.isDirectory { directories[directory].subdirectoryCount += 1 }
         }
         var next: UInt32 = 0
         for index in directories.indices {
@@ -149,7 +175,22 @@ struct NamespaceBuilder: Sendable {
                 return sorting ? [] : builder.lookupTable()
             }[1]
         }
-        return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: table)
+        var trees = self.trees
+        for index in trees.indices {
+            let tree = trees[index]
+            let info = directories[Int(nodes[Int(tree.root)].payload)]
+            trees[index].rootChildren = children[Int(info.firstChild)..<Int(info.firstChild + info.childCount)]
+                .filter { tree.nodes.contains($0 - 1) }
+            trees[index].rootSubdirectoryCount = UInt32(trees[index].rootChildren.count { nodes[Int($0 - 1)].kind.isDirectory })
+        }
+        var mirrors = self.mirrors
+        var nextInode = UInt64(nodes.count) + 1
+        for index in mirrors.indices {
+            mirrors[index].firstInode = nextInode
+            nextInode += UInt64(trees[mirrors[index].tree].nodes.count)
+        }
+        return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: table,
+                         trees: trees, mirrors: mirrors)
     }
 
     /// Sorts each directory's list of children in `children` by name.
@@ -185,7 +226,7 @@ struct NamespaceBuilder: Sendable {
         names.withUnsafeBytes { allNames in
             for (index, node) in nodes.enumerated().dropFirst() {
                 let name = NamespaceBuilder.name(of: node, in: allNames)
-                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.kind.suffixBytes)) & mask
+                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.suffix)) & mask
                 while table[slot] != 0 { slot = (slot + 1) & mask }
                 table[slot] = UInt32(index + 1)
             }
@@ -203,8 +244,8 @@ struct NamespaceBuilder: Sendable {
             if order != 0 { return order < 0 }
         }
         // One base name begins the other: compare what follows, suffixes included.
-        let leftRest = FullName(base: UnsafeRawBufferPointer(rebasing: left[common...]), suffix: lhs.kind.suffixBytes)
-        let rightRest = FullName(base: UnsafeRawBufferPointer(rebasing: right[common...]), suffix: rhs.kind.suffixBytes)
+        let leftRest = FullName(base: UnsafeRawBufferPointer(rebasing: left[common...]), suffix: lhs.suffix)
+        let rightRest = FullName(base: UnsafeRawBufferPointer(rebasing: right[common...]), suffix: rhs.suffix)
         var position = 0
         while let leftByte = leftRest[position] {
             guard let rightByte = rightRest[position] else { return false }
@@ -225,16 +266,4 @@ struct NamespaceBuilder: Sendable {
             return inSuffix < suffix.count ? suffix[inSuffix] : nil
         }
     }
-}
-
-/// The node kinds of the three views of a tensor in one tree.
-struct TensorFileKinds {
-    var raw: NodeKind
-    var json: NodeKind
-    var npy: NodeKind
-
-    /// The model's own tensors.
-    static let wholeTensors = TensorFileKinds(raw: .tensor, json: .sidecar, npy: .npy)
-    /// One rank's slices of them.
-    static let slices = TensorFileKinds(raw: .slice, json: .sliceSidecar, npy: .sliceNpy)
 }

@@ -8,11 +8,12 @@ struct TensorPath {
 
 /// Computes tensor paths for one model under a layout, applying `NameEscaping`.
 struct TensorPathPlanner: Sendable {
-    /// Suffixes of generated files beside a tensor file; a tensor named like another tensor
-    /// plus one of these has its dots escaped so that the two never clash.
-    static let viewSuffixes = [".json", ".npy"]
+    /// Suffixes of the files beside a tensor file (every view's, chosen or not, so that paths
+    /// do not depend on options); a tensor named like another tensor plus one of these has its
+    /// dots escaped so that the two never clash.
+    static let viewSuffixes = TensorViews.suffixes.filter { !$0.isEmpty }.map(Array.init)
     /// Files generated at a model's root.
-    static let reservedRootNames = [NodeKind.metadata, .mergedModel].compactMap(\.rootFileName)
+    static let reservedRootNames = ModelFileKind.allCases.map(\.fileName)
 
     private let layout: Layout
     private let names: NameTable
@@ -86,7 +87,7 @@ struct TensorPathPlanner: Sendable {
     }
 
     private func clashesWithGeneratedFile(name: UnsafeRawBufferPointer, isAtRoot: Bool, file: UnsafeRawBufferPointer) -> Bool {
-        for suffix in TensorPathPlanner.viewSuffixBytes where name.count > suffix.count {
+        for suffix in TensorPathPlanner.viewSuffixes where name.count > suffix.count {
             let stem = UnsafeRawBufferPointer(rebasing: name[..<(name.count - suffix.count)])
             let tail = UnsafeRawBufferPointer(rebasing: name[(name.count - suffix.count)...])
             if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && names.contains(stem) { return true }
@@ -94,6 +95,5 @@ struct TensorPathPlanner: Sendable {
         return isAtRoot && TensorPathPlanner.reservedRootNameBytes.contains { $0.withUnsafeBytes(file.hasSameBytes(as:)) }
     }
 
-    private static let viewSuffixBytes = viewSuffixes.map { Array($0.utf8) }
     private static let reservedRootNameBytes = reservedRootNames.map { Array($0.utf8) }
 }

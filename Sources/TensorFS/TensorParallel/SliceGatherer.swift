@@ -4,8 +4,8 @@ import Synchronization
 
 /// A tensor slice whose bytes are strided in its source: served from gathered copies.
 struct StridedSlice: Sendable {
-    /// The slice's number, which names its blocks in the cache.
-    var number: Int
+    /// Which slice it is: its blocks' names in the cache.
+    var identity: SliceIdentity
     /// Where the tensor's bytes are.
     var source: any ByteSource
     /// The absolute offset of the tensor's first byte in `source`.
@@ -21,7 +21,7 @@ final class SliceGatherer: Sendable {
     static let blockSize: UInt64 = 1 << 20
 
     private struct BlockKey: Hashable, Sendable {
-        var slice: Int
+        var slice: SliceIdentity
         var block: UInt64
     }
 
@@ -34,7 +34,7 @@ final class SliceGatherer: Sendable {
 
     /// Block `block` of `slice`, from the cache or gathered now.
     func block(_ block: UInt64, of slice: StridedSlice) throws(ByteSourceError) -> GeneratedBytes {
-        let key = BlockKey(slice: slice.number, block: block)
+        let key = BlockKey(slice: slice.identity, block: block)
         if let cached = cache.withLock({ $0.value(for: key) }) { return cached }
         let start = block * SliceGatherer.blockSize
         let range = ByteRange(start: start, end: min(slice.geometry.byteCount, start + SliceGatherer.blockSize))
@@ -49,8 +49,36 @@ final class SliceGatherer: Sendable {
     var cachedBytes: Int { cache.withLock { $0.cost } }
 }
 
+/// One rank view's slice of one tensor of its model.
+struct SliceIdentity: Hashable, Sendable {
+    var view: Int
+    var tensor: Int
+}
+
+/// A strided slice's bytes, served from blocks gathered when reads need them.
+struct GatheredSlice: ByteSegments {
+    /// Who gathers and caches the blocks.
+    let gatherer: SliceGatherer
+    /// The slice.
+    let slice: StridedSlice
+
+    var size: UInt64 { slice.geometry.byteCount }
+
+    func forEachSegment(in range: ByteRange, _ visit: (ByteSegment) -> Void) {
+        var position = range.start
+        while position < range.end {
+            let block = position / SliceGatherer.blockSize
+            let blockStart = block * SliceGatherer.blockSize
+            let end = min(range.end, blockStart + SliceGatherer.blockSize)
+            visit(.produced(GatheredPiece(gatherer: gatherer, slice: slice, block: block,
+                                          range: Int(position - blockStart)..<Int(end - blockStart))))
+            position = end
+        }
+    }
+}
+
 /// Part of one block of a strided slice, gathered when a read is served.
-struct GatheredPiece {
+struct GatheredPiece: ProducedBytes {
     /// Who gathers and caches the block.
     var gatherer: SliceGatherer
     /// The slice.
@@ -60,8 +88,10 @@ struct GatheredPiece {
     /// The bytes wanted, within the block.
     var range: Range<Int>
 
-    /// The whole block; the caller keeps it alive while it uses `range` of it.
-    func gatheredBlock() throws(ByteSourceError) -> GeneratedBytes {
-        try gatherer.block(block, of: slice)
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws(ByteSourceError) -> Result) throws(ByteSourceError) -> Result {
+        let gathered = try gatherer.block(block, of: slice)
+        return try withExtendedLifetime(gathered) { () throws(ByteSourceError) -> Result in
+            try body(UnsafeRawBufferPointer(rebasing: gathered.buffer[range]))
+        }
     }
 }

@@ -1,5 +1,20 @@
 import SafetensorsFormat
 
+/// `T.npy`: the tensor (or the rank's slice) as a NumPy file, its bytes served as `T`'s are.
+struct NpyView: TensorView {
+    var name: String { "npy" }
+    var suffix: StaticString { ".npy" }
+    var isDefault: Bool { true }
+
+    func generatedBytes(for tensor: PresentedTensor) -> [UInt8]? {
+        NpyHeader.bytes(for: tensor.info)
+    }
+
+    func body(for tensor: PresentedTensor) -> FileContents.Body {
+        tensor.bytes
+    }
+}
+
 /// The header of a `T.npy` file (NumPy format 1.0, or 2.0 when the header needs it), padded so
 /// that the tensor's bytes, which follow unchanged, start 64-byte aligned.
 ///
