@@ -6,7 +6,7 @@ import Glibc
 /// Copies out of this process's own memory through the kernel (`process_vm_readv` on itself),
 /// many pieces per system call. A page that cannot be read, such as a page of a mapped file that
 /// shrank, makes the call fail with EFAULT where touching it directly would raise SIGBUS.
-enum OwnMemoryCopy {
+public enum OwnMemoryCopy {
     private typealias ProcessVMRead = @convention(c) (
         pid_t, UnsafePointer<iovec>?, UInt, UnsafePointer<iovec>?, UInt, UInt
     ) -> Int
@@ -19,15 +19,15 @@ enum OwnMemoryCopy {
     private static let piecesPerCall = 1024
 
     /// How a copy stopped short.
-    struct Failure: Error {
+    public struct Failure: Error {
         /// How many bytes were copied before it stopped.
-        var copied: Int
+        public var copied: Int
         /// Why the failing call failed (ENOSYS when the call does not exist).
-        var errno: Errno
+        public var errno: Errno
     }
 
     /// Fills `destination` with the bytes of `pieces`, in order and end to end.
-    static func copy(_ pieces: [UnsafeRawBufferPointer], into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
+    public static func copy(_ pieces: [UnsafeRawBufferPointer], into destination: UnsafeMutableRawBufferPointer) throws(Failure) {
         guard let processVMRead else { throw Failure(copied: 0, errno: .noFunction) }
         let process = getpid()
         var copied = 0

@@ -163,10 +163,29 @@ public final class FuseBridge: @unchecked Sendable {
         }
     }
 
+    /// The most pieces one reply points at: the kernel takes at most 1024 vectors in one
+    /// `writev` (UIO_MAXIOV), and libfuse puts its reply header in one of them. A reply over the
+    /// limit would fail before the kernel sees it, leaving the reader waiting forever.
+    static let maximumReplyPieces = 1023
+
     /// Replies with `pieces` in order, pointing libfuse at their memory. A single piece goes
     /// through `fuse_reply_data`, which sends it without allocating; several need
-    /// `fuse_reply_iov`, which allocates a small vector but still copies no data.
+    /// `fuse_reply_iov`, which allocates a small vector but still copies no data. More pieces
+    /// than a reply may point at (a rank's many tiny slices) are first copied into one buffer,
+    /// through the kernel, so that a source truncated meanwhile fails the copy, not the daemon.
     private func replyData(_ request: fuse_req_t?, _ pieces: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int32 {
+        if pieces.count > Self.maximumReplyPieces {
+            let total = pieces.reduce(0) { $0 + $1.count }
+            return withUnsafeTemporaryAllocation(byteCount: total, alignment: 16) { buffer in
+                do throws(OwnMemoryCopy.Failure) {
+                    try OwnMemoryCopy.copy(Array(pieces), into: buffer)
+                } catch {
+                    log.write(.error, "read failed: \(total) bytes in \(pieces.count) pieces could not be gathered: \(error.errno)")
+                    return fuse_reply_err(request, EIO)
+                }
+                return fuse_reply_buf(request, buffer.baseAddress, total)
+            }
+        }
         switch pieces.count {
         case 0:
             return fuse_reply_buf(request, nil, 0)

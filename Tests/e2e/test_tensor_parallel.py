@@ -11,6 +11,7 @@ import pytest
 from safetensors import deserialize, safe_open
 
 from conftest import is_mounted, run, write_model, write_raw_model
+from foreground import daemons  # noqa: F401 (a fixture)
 
 BITS = {"BOOL": 8, "U8": 8, "I8": 8, "I16": 16, "U16": 16, "I32": 32, "U32": 32, "I64": 64, "U64": 64,
         "F16": 16, "BF16": 16, "F32": 32, "F64": 64, "C64": 64, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
@@ -151,6 +152,35 @@ def test_uneven_split_gives_the_first_ranks_one_more_like_array_split(mounts, tm
             assert sidecar["tensor_parallel"]["length"] == expected[rank].shape[dimension]
     metadata = json.loads((mountpoint / "tp-4" / "rank-0" / "__metadata__.json").read_text())
     assert metadata["tensor_parallel"] == {"size": 4, "rank": 0, "uneven": "array-split"}
+
+
+def test_a_rank_file_of_thousands_of_tiny_slices_reads_whole(mounts, tmp_path):
+    # One read of the rank's file spans more slices than one FUSE reply may point at.
+    arrays = {f"layers.{i}.q_proj.weight": np.arange(64 * 8, dtype=np.float16).reshape(64, 8) + i for i in range(2002)}
+    model = write_model(tmp_path / "model.safetensors", arrays)
+    mountpoint = mounts.mount(model, options=["--tp", "16"])
+    path = mountpoint / "tp-16" / "rank-7" / "model.safetensors"
+    with safe_open(str(path), "np") as opened:
+        for name, array in arrays.items():
+            assert np.array_equal(opened.get_tensor(name), array[28:32]), name
+    with open(path, "rb") as whole:
+        assert len(whole.read()) == os.path.getsize(path)
+
+
+def test_thousands_of_ranks_cost_the_daemon_no_memory_per_rank(daemons, tmp_path):
+    # Replicated tensors are shared by every rank: a rank's tree is made when it is looked at.
+    arrays = {f"layers.{i}.norm_{j}.weight": np.full(16, i + j, dtype=np.float32) for i in range(182) for j in range(11)}
+    model = write_model(tmp_path / "model.safetensors", arrays)
+    memory = {}
+    for degree in (1, 4096):
+        daemon = daemons.start(model, options=["--tp", str(degree)], name=f"tp{degree}")
+        memory[degree] = daemon.anonymous_memory_kib()
+        rank = daemon.mountpoint / f"tp-{degree}" / f"rank-{degree - 1}"
+        assert len(os.listdir(daemon.mountpoint / f"tp-{degree}")) == degree
+        assert np.array_equal(np.load(rank / "layers" / "181" / "norm_10" / "weight.npy"), arrays["layers.181.norm_10.weight"])
+        with safe_open(str(rank / "model.safetensors"), "np") as opened:
+            assert len(opened.keys()) == len(arrays)
+    assert memory[4096] - memory[1] < 8 * 1024, memory
 
 
 @pytest.mark.parametrize("dtype, shape, rule, message", [

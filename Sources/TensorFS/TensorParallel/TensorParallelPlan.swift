@@ -76,8 +76,11 @@ public struct TensorParallelPlan: Sendable {
         let info = tensor.info
         let described = "(\(info.dtype.name) [\(info.shape.map(String.init).joined(separator: ", "))]), matched by rule \(rule),"
         let file = model.shards[tensor.shard].relativeName
+        // A cut can only fall inside a byte, for some ranks and not others, when elements are
+        // narrower than a byte; otherwise what holds for rank 0 holds for every rank.
+        let checksEveryRank = info.dtype.bitsPerElement % 8 != 0
         for degree in options.degrees {
-            for rank in 0..<degree {
+            for rank in 0..<(checksEveryRank ? degree : 1) {
                 do {
                     _ = try SliceGeometry.cut(info, dimension: requested, rank: rank, degree: degree, uneven: options.uneven)
                 } catch {
