@@ -25,3 +25,23 @@ public enum ModelError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension ModelError {
+    /// The result of `read`, its failure as a `.source` error.
+    public static func reading<Value>(_ read: () throws(ByteSourceError) -> Value) throws(ModelError) -> Value {
+        do {
+            return try read()
+        } catch {
+            throw .source(error)
+        }
+    }
+
+    /// The result of `parse`, its failure as a `.format` error.
+    public static func parsing<Value>(_ parse: () throws(SafetensorsError) -> Value) throws(ModelError) -> Value {
+        do {
+            return try parse()
+        } catch {
+            throw .format(error)
+        }
+    }
+}

@@ -15,9 +15,13 @@ public protocol SourceLocator: Sendable {
     func kind(of location: String) throws(ModelError) -> LocationKind
     /// Opens the file at `location`; errors name it `displayName`.
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource
-    /// Where `location` really is (symlinks resolved), to check it stays inside a model's
-    /// directory; nil when the notion does not apply.
+    /// Where `location` really is (symlinks resolved), for a model's directory; nil when the
+    /// notion does not apply.
     func canonical(_ location: String) -> String?
+    /// Where `source`, opened from `location`, really is, to check that it lies inside a
+    /// model's directory: found from the open file itself where files can be swapped under a
+    /// path (so that the check cannot be raced), else `canonical(location)`.
+    func resolvedLocation(ofOpened source: any ByteSource, at location: String) -> String?
     /// `location` of a file named by `relativePath` beside the file at `base`.
     func sibling(of base: String, relativePath: String) -> String
     /// How messages, logs and sidecars show `location`: never with credentials in it.
@@ -29,4 +33,5 @@ public protocol SourceLocator: Sendable {
 
 extension SourceLocator {
     public func displayName(of location: String) -> String { location }
+    public func resolvedLocation(ofOpened source: any ByteSource, at location: String) -> String? { canonical(location) }
 }

@@ -89,11 +89,20 @@ public struct ShardIndex: Sendable {
         if path.isEmpty { return "is empty" }
         if path.utf8.first == UInt8(ascii: "/") { return "is absolute" }
         if path.utf8.contains(0) { return "contains a NUL byte" }
-        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        for component in components {
             if component == ".." { return "contains `..`" }
             if component.isEmpty { return "has an empty path component" }
         }
+        if components.allSatisfy({ $0 == "." }) { return "names the index's own directory" }
         return nil
+    }
+
+    /// A safe `weight_map` path without its `.` components: `./a.safetensors` and
+    /// `a.safetensors` name one file, as loaders that join paths find.
+    static func withoutDotComponents(_ path: String) -> String {
+        guard path.split(separator: "/").contains(".") else { return path }
+        return path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 }
 
@@ -167,19 +176,27 @@ private struct IndexParser {
         if !span.hasEscapes, let previous = map.previousFile, previous.key.hasBytes(scanner.bytes(span)) {
             return previous.shard
         }
-        let file = Utf8Key(scanner.string(span))
+        let spelled = Utf8Key(scanner.string(span))
         let shard: Int
-        if let known = map.fileShards[file] {
+        if let known = map.fileShards[spelled] {
             shard = known
         } else {
-            if let unsafe = ShardIndex.unsafePathReason(file.string) {
-                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor())) in \(quoted(file.string)), a path that \(unsafe)")
+            if let unsafe = ShardIndex.unsafePathReason(spelled.string) {
+                throw .invalidIndex(reason: "`weight_map` places \(quoted(tensor())) in \(quoted(spelled.string)), a path that \(unsafe)")
             }
-            shard = map.files.count
-            map.fileShards[file] = shard
-            map.files.append(file.string)
+            // Another spelling of a file named before (with `.` components) is that file, shown
+            // as first written.
+            let file = Utf8Key(ShardIndex.withoutDotComponents(spelled.string))
+            if let known = map.fileShards[file] {
+                shard = known
+            } else {
+                shard = map.files.count
+                map.fileShards[file] = shard
+                map.files.append(spelled.string)
+            }
+            map.fileShards[spelled] = shard
         }
-        map.previousFile = (file, shard)
+        map.previousFile = (spelled, shard)
         return shard
     }
 

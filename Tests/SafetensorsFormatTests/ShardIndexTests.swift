@@ -98,6 +98,7 @@ struct ShardIndexTests {
         ("a/../model.safetensors", "contains `..`"), ("a/..", "contains `..`"),
         ("a//b.safetensors", "has an empty path component"), ("a/", "has an empty path component"),
         ("", "is empty"), (#"a\u0000b"#, "contains a NUL byte"),
+        (".", "names the index's own directory"), ("./.", "names the index's own directory"),
     ]
 
     @Test("a weight_map path that is absolute, climbs with .., or has empty components is rejected", arguments: unsafePaths)
@@ -116,6 +117,13 @@ struct ShardIndexTests {
         #expect(ShardIndex.unsafePathReason("./model") == nil)
         #expect(ShardIndex.unsafePathReason("a/../b") == "contains `..`")
         #expect(ShardIndex.unsafePathReason("/a") == "is absolute")
+    }
+
+    @Test("spellings of one path that differ by `.` components name one shard, shown as first written")
+    func dotComponents() throws {
+        let index = try parse(#"{"weight_map":{"a":"x.safetensors","b":"./x.safetensors","c":"sub/./y.safetensors","d":"./sub/y.safetensors"}}"#)
+        #expect(index.shardFiles == ["x.safetensors", "sub/./y.safetensors"])
+        #expect(placements(index) == [["a", "x.safetensors"], ["b", "x.safetensors"], ["c", "sub/./y.safetensors"], ["d", "sub/./y.safetensors"]])
     }
 
     @Test("a tensor listed twice in different files is rejected")

@@ -45,6 +45,13 @@ struct LayoutTests {
         #expect(Self.paths(["w.json"], layout: .flat) == ["w.json"])
     }
 
+    @Test("a tensor named like a view of another's view file has its dots escaped, so that no view looks like a tensor's file", arguments: [Layout.tree, .flat])
+    func viewOfViewClash(layout: Layout) {
+        #expect(Self.paths(["w", "w.json.json", "w.json.npy"], layout: layout) == ["w", "w%2Ejson%2Ejson", "w%2Ejson%2Enpy"])
+        #expect(Self.paths(["a.w", "a.w.npy.json"]) == ["a/w", "a/w%2Enpy%2Ejson"])
+        #expect(Self.paths(["w.json.json"], layout: layout) == [layout == .tree ? "w/json/json" : "w.json.json"])
+    }
+
     @Test("a tensor named like a generated root file has its dots escaped")
     func reservedRootNames() {
         #expect(Self.paths(["model.safetensors", "__metadata__.json"], layout: .flat) == ["model%2Esafetensors", "__metadata__%2Ejson"])

@@ -123,3 +123,31 @@ def test_a_shape_of_millions_of_dimensions_works_in_bounded_memory(daemons, tens
     assert os.stat(daemon.mountpoint / "z.npy").st_size > 2 * extents
     peak = peak_memory_kib(daemon)
     assert peak * 1024 < (40 << 20) + 24 * len(header), f"peak {peak} KiB for a {len(header)}-byte header"
+
+
+@pytest.mark.parametrize("path", ["model.safetensors", "z.json", "z.npy"])
+def test_a_hundred_openings_of_a_generated_file_cost_what_one_does(daemons, tmp_path, path):
+    # A merged model of many tensors (its header is megabytes) and the sidecar and .npy of a
+    # tensor of many dimensions: every opening of one file shares one copy of its bytes.
+    entries = [b'"t%d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}' % (index, index % 25_000, index % 25_000 + 1)
+               for index in range(100_000)]
+    sources = []
+    for shard in range(4):
+        header = b"{" + b",".join(entries[shard * 25_000:(shard + 1) * 25_000]) + b"}"
+        sources.append(write_header(tmp_path / f"shard{shard}.safetensors", header, bytes(25_000)))
+    extents = 500_000
+    shape = b'{"z":{"dtype":"U8","data_offsets":[0,0],"shape":[' + b"0," * (extents - 1) + b"0]}}"
+    sources.append(write_header(tmp_path / "shape.safetensors", shape))
+    daemon = daemons.start(*sources, options=("--layout", "flat"))
+    target = daemon.mountpoint / path
+    first = open(target, "rb")
+    first.read(1)
+    one_opening = daemon.anonymous_memory_kib()
+    more = [open(target, "rb") for _ in range(99)]
+    for file in more:
+        file.read(1)
+    hundred_openings = daemon.anonymous_memory_kib()
+    for file in [first, *more]:
+        file.close()
+    assert os.stat(target).st_size > 1_000_000
+    assert hundred_openings - one_opening < 4 * 1024, (one_opening, hundred_openings)

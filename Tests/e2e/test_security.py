@@ -6,6 +6,7 @@ import os
 import pathlib
 import stat
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -108,6 +109,53 @@ def test_an_index_cannot_reach_outside_through_a_symlink(tensorfs_bin, tmp_path)
     (tmp_path / "mnt").mkdir()
     result = run(tensorfs_bin, "mount", tmp_path / "model", tmp_path / "mnt")
     assert_one_line_failure(result, "outside the model's directory")
+
+
+def test_a_symlink_flipped_while_mounting_never_serves_the_outside_file(mounts, tmp_path):
+    # The containment check is made on the file as opened: flipping the link between a check
+    # of the path and the open cannot get an outside file through.
+    inside = write_model(tmp_path / "model" / "inside.safetensors", {"w": np.zeros(4, dtype=np.float32)})
+    write_model(tmp_path / "secret.safetensors", {"w": np.ones(4, dtype=np.float32)})
+    write_index(tmp_path / "model", {"w": "shard.safetensors"})
+    link = tmp_path / "model" / "shard.safetensors"
+    targets = [inside, tmp_path / "secret.safetensors"]
+    flipping = subprocess.Popen([sys.executable, "-c", FLIPPER, str(link), *map(str, targets)])
+    try:
+        outcomes = {"mounted": 0, "refused": 0}
+        for attempt in range(40):
+            mountpoint = tmp_path / f"mnt{attempt}"
+            mountpoint.mkdir()
+            result = run(mounts.bin, "mount", tmp_path / "model", mountpoint)
+            if result.returncode == 0:
+                mounts.active.append(mountpoint)
+                assert np.array_equal(np.fromfile(mountpoint / "w", dtype=np.float32), np.zeros(4, dtype=np.float32))
+                mounts.unmount(mountpoint)
+                outcomes["mounted"] += 1
+            else:
+                assert "outside the model's directory" in result.stderr or "cannot be opened" in result.stderr, result.stderr
+                outcomes["refused"] += 1
+    finally:
+        flipping.kill()
+        flipping.wait()
+    assert outcomes["mounted"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+# Replaces the link argv[1] with a link to argv[2], then argv[3], and so on, without pause.
+FLIPPER = """
+import itertools, os, sys
+link, targets = sys.argv[1], sys.argv[2:]
+for number, target in enumerate(itertools.cycle(targets)):
+    os.symlink(target, f"{link}.{number % 2}")
+    os.replace(f"{link}.{number % 2}", link)
+"""
+
+
+def test_one_shard_spelled_two_ways_in_the_index_is_one_shard(mounts, tmp_path):
+    write_model(tmp_path / "model" / "a.safetensors", {"x": np.arange(3, dtype=np.int32), "y": np.arange(2, dtype=np.int8)})
+    write_index(tmp_path / "model", {"x": "a.safetensors", "y": "./a.safetensors"})
+    mountpoint = mounts.mount(tmp_path / "model")
+    assert np.array_equal(np.load(mountpoint / "x.npy"), np.arange(3, dtype=np.int32))
+    assert json.loads((mountpoint / "y.json").read_text())["file"] == "a.safetensors"
 
 
 def test_a_fifo_named_like_a_model_file_fails_instead_of_hanging(tensorfs_bin, tmp_path):

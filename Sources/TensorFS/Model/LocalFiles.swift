@@ -39,6 +39,10 @@ public struct LocalFiles: SourceLocator {
 
     public func canonical(_ location: String) -> String? { LocalPath.resolved(location) }
 
+    public func resolvedLocation(ofOpened source: any ByteSource, at location: String) -> String? {
+        (source as? MappedFile)?.descriptor.openedPath()
+    }
+
     public func sibling(of base: String, relativePath: String) -> String {
         LocalPath.join(LocalPath.parent(base), relativePath)
     }

@@ -104,14 +104,9 @@ public struct ModelLoader: Sendable {
         guard !index.shardFiles.isEmpty else {
             throw .inconsistent(file: shown, reason: "the weight_map lists no tensors")
         }
-        let root = modelRoot(ofIndexAt: location, locator: locator)
         var files: [PlannedFile] = []
         for (shard, name) in index.shardFiles.enumerated() {
             let shardLocation = locator.sibling(of: location, relativePath: name)
-            if let root, let resolved = locator.canonical(shardLocation),
-               !resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") {
-                throw .inconsistent(file: shown, reason: "the weight_map names shard \(quoted(name)), which resolves to \(locator.displayName(of: resolved)), outside the model's directory \(locator.displayName(of: root))")
-            }
             files.append(PlannedFile(
                 location: shardLocation, displayName: locator.displayName(of: shardLocation), relativeName: name,
                 listing: IndexListing(index: 0, shard: shard)))
@@ -123,7 +118,9 @@ public struct ModelLoader: Sendable {
         } else if name.hasSuffix(".index.json") {
             name.removeLast(".index.json".count)
         }
-        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(location: location, displayName: shown, relativeName: indexName, index: index)])
+        return SourcePlan(name: name, files: files, indexes: [PlannedIndex(
+            location: location, displayName: shown, relativeName: indexName, index: index,
+            root: modelRoot(ofIndexAt: location, locator: locator))])
     }
 
     private func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
@@ -132,17 +129,9 @@ public struct ModelLoader: Sendable {
         guard source.size <= ModelLoader.maximumIndexSize else {
             throw .unusableSource(shown, reason: "index of \(source.size) bytes is larger than the \(ModelLoader.maximumIndexSize)-byte limit")
         }
-        do {
-            let bytes = try source.copyBytes(in: ByteRange(start: 0, end: source.size))
-            return try bytes.withUnsafeBytes { (json) throws(SafetensorsError) -> ShardIndex in
-                try ShardIndex(json: json, file: shown)
-            }
-        } catch let error as ByteSourceError {
-            throw .source(error)
-        } catch let error as SafetensorsError {
-            throw .format(error)
-        } catch {
-            throw .unusableSource(shown, reason: "\(error)")
+        let bytes = try ModelError.reading { () throws(ByteSourceError) in try source.copyBytes(in: ByteRange(start: 0, end: source.size)) }
+        return try ModelError.parsing { () throws(SafetensorsError) in
+            try bytes.withUnsafeBufferPointer { (json) throws(SafetensorsError) -> ShardIndex in try ShardIndex(json: UnsafeRawBufferPointer(json), file: shown) }
         }
     }
 
@@ -212,12 +201,29 @@ public struct ModelLoader: Sendable {
         // Files that wait on network round trips are opened many at a time.
         let width = plan.files.reduce(1) { max($0, locator(for: $1.location).concurrentOpens) }
         let loaded = try plan.files.parallelMap(width: width) { (file) throws(ModelError) -> LoadedFile in
+            var loaded: LoadedFile
             if let early = readAhead[file.location] {
-                return LoadedFile(planned: file, source: early.source, header: early.header)
+                loaded = LoadedFile(planned: file, source: early.source, header: early.header)
+            } else {
+                loaded = try loader.loadFile(file, of: plan)
             }
-            return try loader.loadFile(file, of: plan)
+            try loader.checkInsideModel(loaded, of: plan)
+            return loaded
         }
         return try ModelAssembly(plan: plan, files: loaded).assemble()
+    }
+
+    /// Fails when a shard an index names lies outside the model's directory. Checked on the
+    /// file as opened, so that a symlink swapped after a check of the path cannot get past it.
+    private func checkInsideModel(_ file: LoadedFile, of plan: SourcePlan) throws(ModelError) {
+        guard let listing = file.planned.listing, let root = plan.indexes[listing.index].root else { return }
+        let locator = locator(for: file.planned.location)
+        guard let resolved = locator.resolvedLocation(ofOpened: file.source, at: file.planned.location),
+              resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            let index = plan.indexes[listing.index]
+            let place = locator.resolvedLocation(ofOpened: file.source, at: file.planned.location).map { "resolves to \(locator.displayName(of: $0))" } ?? "cannot be located"
+            throw .inconsistent(file: index.displayName, reason: "the weight_map names shard \(quoted(index.index.shardFiles[listing.shard])), which \(place), outside the model's directory \(locator.displayName(of: root))")
+        }
     }
 
     private func loadFile(_ file: PlannedFile, of plan: SourcePlan) throws(ModelError) -> LoadedFile {
@@ -229,34 +235,30 @@ public struct ModelLoader: Sendable {
             let index = plan.indexes[listing.index]
             throw .inconsistent(file: index.displayName, reason: "shard \(quoted(index.index.shardFiles[listing.shard])) in the weight_map cannot be opened: \(error)")
         }
-        do {
-            return LoadedFile(planned: file, source: source, header: try readHeader(of: source))
-        } catch let error as ByteSourceError {
-            throw .source(error)
-        } catch let error as SafetensorsError {
-            throw .format(error)
-        } catch {
-            throw .unusableSource(file.displayName, reason: "\(error)")
-        }
+        return LoadedFile(planned: file, source: source, header: try readHeader(of: source))
     }
 
     /// Reads and validates the header of `source`, in one read for all but huge headers.
-    func readHeader(of source: any ByteSource) throws -> SafetensorsHeader {
+    func readHeader(of source: any ByteSource) throws(ModelError) -> SafetensorsHeader {
         let size = source.size
-        let probe = try source.copyBytes(in: ByteRange(start: 0, end: min(size, ModelLoader.headerProbeSize)))
-        let length = try probe.withUnsafeBytes { (prefix) throws(SafetensorsError) -> UInt64 in
-            try SafetensorsHeader.headerLength(prefix: prefix, fileSize: size, file: source.displayName)
+        let probe = try ModelError.reading { () throws(ByteSourceError) in
+            try source.copyBytes(in: ByteRange(start: 0, end: min(size, ModelLoader.headerProbeSize)))
         }
-        let headerEnd = SafetensorsHeader.prefixLength + length
-        if headerEnd <= UInt64(probe.count) {
-            return try probe.withUnsafeBytes { (bytes) throws(SafetensorsError) -> SafetensorsHeader in
-                let text = UnsafeRawBufferPointer(rebasing: bytes[Int(SafetensorsHeader.prefixLength)..<Int(headerEnd)])
-                return try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
+        let length = try ModelError.parsing { () throws(SafetensorsError) in
+            try probe.withUnsafeBufferPointer { (prefix) throws(SafetensorsError) -> UInt64 in
+                try SafetensorsHeader.headerLength(prefix: UnsafeRawBufferPointer(prefix), fileSize: size, file: source.displayName)
             }
         }
-        let json = try source.copyBytes(in: ByteRange(start: SafetensorsHeader.prefixLength, end: headerEnd))
-        return try json.withUnsafeBytes { (text) throws(SafetensorsError) -> SafetensorsHeader in
-            try SafetensorsHeader(json: text, fileSize: size, file: source.displayName)
+        let headerEnd = SafetensorsHeader.prefixLength + length
+        let json = headerEnd <= UInt64(probe.count)
+            ? probe[Int(SafetensorsHeader.prefixLength)..<Int(headerEnd)]
+            : try ModelError.reading { () throws(ByteSourceError) in
+                try source.copyBytes(in: ByteRange(start: SafetensorsHeader.prefixLength, end: headerEnd))[...]
+            }
+        return try ModelError.parsing { () throws(SafetensorsError) in
+            try json.withUnsafeBufferPointer { (text) throws(SafetensorsError) -> SafetensorsHeader in
+                try SafetensorsHeader(json: UnsafeRawBufferPointer(text), fileSize: size, file: source.displayName)
+            }
         }
     }
 }

@@ -31,6 +31,8 @@ struct PlannedIndex: Sendable {
     /// The index's name relative to the model.
     var relativeName: String
     var index: ShardIndex
+    /// The directory every shard must lie in, symlinks resolved; nil where that does not apply.
+    var root: String?
 }
 
 /// What a SOURCE (or several merged) stands for: files and the indexes that describe them.

@@ -2,8 +2,9 @@
 ///
 /// - `/`, NUL and `%` are written `%2F`, `%00` and `%25`.
 /// - A component that would be `.` or `..` is written `%2E` or `%2E%2E`; an empty one is `%`.
-/// - A file whose name would clash with a generated file beside it (`T.json`, `T.npy`,
-///   `model.safetensors`, `__metadata__.json`) has every `.` written `%2E`.
+/// - A tensor's file whose name would clash with a generated file beside it (`T.json`,
+///   `T.npy`, a view of such a view like `T.json.json`, `model.safetensors`,
+///   `__metadata__.json`) has every `.` written `%2E`.
 /// - A component at a model's root spelled `tp-` and digits (the name of a tensor-parallel
 ///   directory) has its `-` written `%2D`, whether or not tensor-parallel views are mounted.
 /// - A component longer than 250 bytes is cut into pieces of at most 250 bytes, never inside an

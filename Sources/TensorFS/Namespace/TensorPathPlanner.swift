@@ -86,13 +86,23 @@ struct TensorPathPlanner: Sendable {
         return segmentStart
     }
 
+    /// Whether the tensor `name` (whose file component is `file`) would clash with a generated
+    /// file: with a view of another tensor beside it (`w.json` beside a tensor `w`), or with a
+    /// view of such a view (`w.json.json`, which would make `w.json` look like a tensor's file),
+    /// or, at the root, with a model file.
     private func clashesWithGeneratedFile(name: UnsafeRawBufferPointer, isAtRoot: Bool, file: UnsafeRawBufferPointer) -> Bool {
+        if endsInViewsOfATensor(name) { return true }
+        return isAtRoot && TensorPathPlanner.reservedRootNameBytes.contains { $0.withUnsafeBytes(file.hasSameBytes(as:)) }
+    }
+
+    /// Whether `name` is a tensor's name followed by one or more view suffixes.
+    private func endsInViewsOfATensor(_ name: UnsafeRawBufferPointer) -> Bool {
         for suffix in TensorPathPlanner.viewSuffixes where name.count > suffix.count {
             let stem = UnsafeRawBufferPointer(rebasing: name[..<(name.count - suffix.count)])
             let tail = UnsafeRawBufferPointer(rebasing: name[(name.count - suffix.count)...])
-            if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && names.contains(stem) { return true }
+            if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && (names.contains(stem) || endsInViewsOfATensor(stem)) { return true }
         }
-        return isAtRoot && TensorPathPlanner.reservedRootNameBytes.contains { $0.withUnsafeBytes(file.hasSameBytes(as:)) }
+        return false
     }
 
     private static let reservedRootNameBytes = reservedRootNames.map { Array($0.utf8) }
