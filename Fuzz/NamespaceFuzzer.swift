@@ -1,5 +1,6 @@
+import ByteSources
 import SafetensorsFormat
-import TensorFS
+@testable import TensorFS
 
 /// libFuzzer's entry point for the namespace: the input is a list of tensor names (separated by
 /// byte 0xFF, which UTF-8 never uses). In both layouts every name must get exactly one tensor
@@ -50,31 +51,31 @@ private func check(names: [String], layout: Layout) {
     var found = [Bool](repeating: false, count: names.count)
     var pending: [(InodeNumber, [String])] = [(.root, [])]
     while let (directory, path) = pending.popLast() {
-        for child in namespace.children(of: directory) {
-            let inode = InodeNumber(UInt64(child))
+        for inode in namespace.children(of: directory) {
             let nameBytes = namespace.name(of: inode)
             checkComponent(nameBytes)
             let component = String(decoding: nameBytes, as: UTF8.self)
             precondition(nameBytes.withUnsafeBytes { namespace.lookup($0, in: directory) } == inode, "lookup misses a listed child")
-            guard let (kind, payload) = namespace.entry(inode) else { preconditionFailure("listed child has no entry") }
-            switch kind {
+            guard let reference = namespace.reference(inode) else { preconditionFailure("listed child has no entry") }
+            let node = namespace.node(reference)
+            let payload = Int(node.payload)
+            switch node.kind {
             case .directory:
                 pending.append((inode, path + [component]))
-            case .tensor:
-                precondition(!found[payload], "a tensor appears twice")
-                found[payload] = true
-                let recovered = NameEscaping.name(fromComponents: path + [component])
-                precondition(recovered.map { Utf8Key($0) } == Utf8Key(names[payload]), "the path does not give back the name")
-            case .sidecar, .npy:
-                let suffix = Array((kind == .sidecar ? ".json" : ".npy").utf8)
+            case .tensorFile:
+                let suffix = Array(TensorViews.suffixes[Int(node.variant)])
                 precondition(nameBytes.suffix(suffix.count).elementsEqual(suffix), "a view without its suffix")
+                if suffix.isEmpty {
+                    precondition(!found[payload], "a tensor appears twice")
+                    found[payload] = true
+                }
                 let tensorFile = String(decoding: nameBytes.dropLast(suffix.count), as: UTF8.self)
                 let recovered = NameEscaping.name(fromComponents: path + [tensorFile])
-                precondition(recovered.map { Utf8Key($0) } == Utf8Key(names[payload]), "a view's path does not give back the name")
-            case .metadata, .mergedModel:
+                precondition(recovered.map { Utf8Key($0) } == Utf8Key(names[payload]), "a path does not give back the name")
+            case .modelFile:
                 precondition(path.isEmpty, "generated model file below the root")
             default:
-                preconditionFailure("a \(kind) node, though no tensor-parallel views were asked for")
+                preconditionFailure("a \(node.kind) node, though neither companions nor tensor-parallel views were asked for")
             }
         }
     }

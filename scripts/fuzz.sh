@@ -28,12 +28,19 @@ library() { # MODULE SOURCE_DIR
 
 mkdir -p "$build"
 echo "fuzz: building" >&2
+# swift-system comes from SwiftPM's own build (its sources need SwiftPM's settings); it is not
+# instrumented, which costs the fuzzers nothing: they explore tensorfs's code.
+swift build -q --target SystemPackage
+packages=$(swift build --show-bin-path)
+ar rcs "$build/libSystemPackage.a" "$packages"/SystemPackage.build/*.o "$packages"/CSystem.build/*.o
+flags+=(-I "$packages/Modules" -Xcc -fmodule-map-file=.build/checkouts/swift-system/Sources/CSystem/include/module.modulemap)
 # The linker warns about every sanitizer symbol it cannot export; the warnings mean nothing here.
 {
   library SafetensorsFormat
+  library ByteSources
   library TensorFS
   swiftc "${flags[@]}" -lSafetensorsFormat Fuzz/HeaderFuzzer.swift -o "$build/header-fuzzer"
-  swiftc "${flags[@]}" -lTensorFS -lSafetensorsFormat Fuzz/NamespaceFuzzer.swift -o "$build/namespace-fuzzer"
+  swiftc "${flags[@]}" -lTensorFS -lByteSources -lSystemPackage -lSafetensorsFormat Fuzz/NamespaceFuzzer.swift -o "$build/namespace-fuzzer"
 } 2> >(grep -v "ld.gold: warning: Cannot export local symbol" >&2)
 
 rm -rf "$build/seeds"

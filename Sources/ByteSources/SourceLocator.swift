@@ -29,6 +29,9 @@ public protocol SourceLocator: Sendable {
     /// How many files this locator opens at once while a model loads: files that wait on network
     /// round trips are best opened many at a time.
     var concurrentOpens: Int { get }
+    /// The files at any depth below the directory `location`, as paths relative to it (joined
+    /// with `/`), sorted by their bytes; directories named in `skipping` are not entered.
+    func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String]
 }
 
 extension SourceLocator {

@@ -23,8 +23,9 @@ public struct FileSystemOptions: Sendable, Hashable {
 /// thread may use it.
 ///
 /// Each inode is a directory or a file of one family, and each family is served in one place:
-/// `TensorFiles` (every view of every tensor, whole or a rank's slice) and `ModelFiles` (the
-/// files at a model's or a rank's root).
+/// `TensorFiles` (every view of every tensor, whole or a rank's slice), `ModelFiles` (the
+/// files at a model's or a rank's root) and `CompanionFiles` (the files that travel with the
+/// weights).
 public final class TensorFileSystem: Sendable {
     /// The models mounted, each with its tensors.
     public let models: [LogicalModel]
@@ -32,6 +33,7 @@ public final class TensorFileSystem: Sendable {
     let namespace: Namespace
     let tensorFiles: TensorFiles
     let modelFiles: ModelFiles
+    let companionFiles: CompanionFiles
     /// The newest source of all: the time of every directory.
     private let directoryTime: Timestamp
     private let generatedSizes = GeneratedSizeCache()
@@ -44,6 +46,7 @@ public final class TensorFileSystem: Sendable {
         let parallelViews = tensorParallel.map { TensorParallelViews(models: models, plan: $0, mergedModels: merged) }
         tensorFiles = TensorFiles(models: models, tensorParallel: parallelViews)
         modelFiles = ModelFiles(models: models, merged: merged, tensorParallel: parallelViews)
+        companionFiles = CompanionFiles(models: models)
         directoryTime = modelFiles.newestTimes.max() ?? .zero
         var builder = NamespaceBuilder()
         for (number, model) in models.enumerated() {
@@ -52,7 +55,8 @@ public final class TensorFileSystem: Sendable {
                 : NamespaceBuilder.root
             let paths = NamespaceBuilder.planPaths(of: model, layout: options.layout)
             defer { paths.forEach { $0.deallocate() } }
-            let tree = builder.addModelTree(model, paths: paths, number: UInt32(number), firstTensor: tensorFiles.firstTensor[number], at: root,
+            let tree = builder.addModelTree(model, paths: paths, number: UInt32(number), firstTensor: tensorFiles.firstTensor[number],
+                                            firstCompanion: companionFiles.firstCompanion[number], at: root,
                                             views: options.views.views, modelFiles: modelFiles.kinds(ofModel: number))
             parallelViews?.addTrees(ofModel: number, tree: tree, at: root, to: &builder)
         }
@@ -66,6 +70,8 @@ public final class TensorFileSystem: Sendable {
         case tensorFile(view: Int, PresentedTensor)
         /// A model's (or, in a mirror, a rank's) root file.
         case modelFile(ModelFileKind, model: Int, mirror: Int?)
+        /// A file that travels with the weights.
+        case companionFile(Int)
     }
 
     /// What `inode` is, if it exists.
@@ -80,7 +86,7 @@ public final class TensorFileSystem: Sendable {
         case .modelFile:
             return .modelFile(ModelFileKind(rawValue: stored.variant)!, model: Int(stored.payload), mirror: reference.mirror)
         case .companionFile:
-            return nil
+            return .companionFile(Int(stored.payload))
         }
     }
 
@@ -157,6 +163,9 @@ public final class TensorFileSystem: Sendable {
             return file(inode, size: size, modified: tensorFiles.modificationTime(of: tensor))
         case .modelFile(let kind, let model, let mirror):
             return file(inode, size: modelFiles.size(kind, model: model, mirror: mirror), modified: modelFiles.newestTimes[model])
+        case .companionFile(let number):
+            let source = companionFiles.file(number).source
+            return file(inode, size: source.size, modified: source.modificationTime)
         }
     }
 
@@ -183,6 +192,8 @@ public final class TensorFileSystem: Sendable {
             return openFiles.open(inode) { [tensorFiles] in tensorFiles.generatedBytes(view: view, for: tensor) }
         case .modelFile(let kind, let model, let mirror):
             return openFiles.open(inode) { [modelFiles] in modelFiles.generatedBytes(kind, model: model, mirror: mirror) }
+        case .companionFile:
+            return OpenFile(inode: inode, generated: nil)
         }
     }
 
@@ -214,6 +225,8 @@ public final class TensorFileSystem: Sendable {
         case .modelFile(let kind, let model, let mirror):
             let generated = opened.map(\.generated) ?? modelFiles.generatedBytes(kind, model: model, mirror: mirror)
             contents = modelFiles.contents(kind, model: model, mirror: mirror, generated: generated)
+        case .companionFile(let number):
+            contents = companionFiles.contents(of: number)
         }
         let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
         return try contents.withPieces(of: ByteRange(start: offset, end: overflow ? .max : end), body)

@@ -28,6 +28,9 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...")
     var sources: [String]
 
+    @OptionGroup(title: "Sources")
+    var sourceOptions: SourceOptions
+
     @OptionGroup(title: "Remote sources")
     var remote: RemoteAccessOptions
 
@@ -40,7 +43,7 @@ struct InspectCommand: ParsableCommand {
         do {
             let settings = remote.settings(headers: try remote.parsedHeaders(fromEnvironment: false))
             let context = try RemoteContext(settings: settings, log: EventLog(descriptor: 2, level: .warning))
-            model = try ModelLoader(locators: context.locators).loadMerged(sources)
+            model = try ModelLoader(locators: context.locators, options: sourceOptions.loadOptions).loadMerged(sources)
         } catch {
             fail("\(error)")
         }

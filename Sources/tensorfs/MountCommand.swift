@@ -50,6 +50,9 @@ struct MountCommand: ParsableCommand {
     @Option(help: "The most threads serving requests at once.")
     var threads: Int = MountSettings.defaultThreads
 
+    @OptionGroup(title: "Sources")
+    var sourceOptions: SourceOptions
+
     @OptionGroup(title: "Tensor-parallel views")
     var tensorParallel: TensorParallelArguments
 
@@ -116,7 +119,7 @@ struct MountCommand: ParsableCommand {
             let inDaemon = readinessDescriptor != nil
             let remoteSettings = reading.applied(to: remote.settings(headers: try remote.parsedHeaders(fromEnvironment: inDaemon)))
             let remoteContext = try RemoteContext(settings: remoteSettings, log: log)
-            let loader = ModelLoader(locators: remoteContext.locators)
+            let loader = ModelLoader(locators: remoteContext.locators, options: sourceOptions.loadOptions)
             let sources = try daemonSources()
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
             log.write(.info, "loaded \(models.reduce(0) { $0 + $1.tensors.count }) tensors from \(models.reduce(0) { $0 + $1.shards.count }) files")
@@ -198,7 +201,7 @@ struct MountCommand: ParsableCommand {
         if separate { arguments.append("--separate") }
         if debug { arguments.append("--debug") }
         if let logFile { arguments += ["--log-file", Self.absolute(logFile)] }
-        arguments += tensorParallel.daemonArguments(absolute: Self.absolute)
+        arguments += sourceOptions.daemonArguments + tensorParallel.daemonArguments(absolute: Self.absolute)
         for option in fuseOptions { arguments += ["-o", option] }
         arguments += remote.daemonArguments + reading.daemonArguments(absolute: Self.absolute)
         if sourcesHaveSecrets { arguments.append("--sources-in-environment") }

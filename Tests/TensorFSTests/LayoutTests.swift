@@ -4,14 +4,15 @@ import Testing
 /// Where each tensor's file goes under the tree and flat layouts.
 @Suite("tensor paths")
 struct LayoutTests {
-    /// The path of `name` among `names`, as text with `/` between components.
-    static func path(of name: String, among names: [String], layout: Layout = .tree) -> String {
-        let path = TensorPathPlanner(names: names, layout: layout).path(of: name)
+    /// The path of `name` among `names` (beside companion files at `companions`), as text with
+    /// `/` between components.
+    static func path(of name: String, among names: [String], layout: Layout = .tree, companions: [String] = []) -> String {
+        let path = TensorPathPlanner(names: names, layout: layout, companions: CompanionPaths(companions)).path(of: name)
         return (path.directories + [path.file]).map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
     }
 
-    static func paths(_ names: [String], layout: Layout = .tree) -> [String] {
-        names.map { path(of: $0, among: names, layout: layout) }
+    static func paths(_ names: [String], layout: Layout = .tree, companions: [String] = []) -> [String] {
+        names.map { path(of: $0, among: names, layout: layout, companions: companions) }
     }
 
     @Test("the tree layout splits names at dots")

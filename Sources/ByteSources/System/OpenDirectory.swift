@@ -26,10 +26,11 @@ public final class OpenDirectory: Sendable {
         return OpenDirectory(descriptor: FileDescriptor(rawValue: descriptor))
     }
 
-    /// The directory `name` inside this one, never through a symbolic link.
-    public func openDirectory(named name: String) throws(Errno) -> OpenDirectory {
+    /// The directory `name` inside this one; through a symbolic link only with `followingSymlink`.
+    public func openDirectory(named name: String, followingSymlink: Bool = false) throws(Errno) -> OpenDirectory {
         try Self.checkEntryName(name)
-        let descriptor = try systemCall { openat(self.descriptor.rawValue, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW)
+        let descriptor = try systemCall { openat(self.descriptor.rawValue, name, flags) }
         return OpenDirectory(descriptor: FileDescriptor(rawValue: descriptor))
     }
 
@@ -46,10 +47,11 @@ public final class OpenDirectory: Sendable {
         return FileDescriptor(rawValue: descriptor)
     }
 
-    /// What the entry `name` is, not following a symbolic link (`lstat`).
-    public func status(of name: String) throws(Errno) -> Stat {
+    /// What the entry `name` is: the symbolic link itself unless `followingSymlink` (`lstat`
+    /// or `stat`).
+    public func status(of name: String, followingSymlink: Bool = false) throws(Errno) -> Stat {
         try Self.checkEntryName(name)
-        return try FilePath(name).stat(relativeTo: descriptor, flags: .symlinkNoFollow)
+        return try FilePath(name).stat(relativeTo: descriptor, flags: followingSymlink ? [] : .symlinkNoFollow)
     }
 
     /// What the directory itself is.

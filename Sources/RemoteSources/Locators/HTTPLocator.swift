@@ -43,6 +43,9 @@ struct HTTPLocator: SourceLocator {
 
     var concurrentOpens: Int { 64 }
 
+    /// An HTTP source is always one file (`kind(of:)`), so there is nothing below it.
+    func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] { [] }
+
     private func url(_ location: String) throws(ModelError) -> RemoteURL {
         do {
             return try RemoteURL(parsing: location)

@@ -13,17 +13,29 @@ struct S3Locator: SourceLocator {
     func kind(of location: String) throws(ModelError) -> LocationKind {
         let parsed = try self.location(location)
         guard parsed.isPrefix else { return .file }
-        let names: [String]
-        do {
-            names = try S3Listing(settings: try settings(for: location), engine: context.engine, policy: context.mountPolicy)
-                .names(in: parsed)
-        } catch let error as S3Listing.Failure {
-            throw .unusableSource(location, reason: "cannot list the prefix: \(error.description)")
-        } catch {
-            throw .unusableSource(location, reason: "\(error)")
-        }
+        let names = try list(parsed, recursive: false)
         guard !names.isEmpty else { throw .unusableSource(location, reason: "no objects under this prefix") }
         return .directory(entries: names)
+    }
+
+    /// Every object below the prefix, at any depth: keys are paths, and "folders" exist only in
+    /// them, so nothing is skipped but the objects inside the folders in `skipping`.
+    func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] {
+        let prefix = try self.location(location.hasSuffix("/") ? location : location + "/")
+        return try list(prefix, recursive: true).filter { name in
+            !name.split(separator: "/").dropLast().contains { skipping.contains(String($0)) }
+        }
+    }
+
+    private func list(_ prefix: S3Location, recursive: Bool) throws(ModelError) -> [String] {
+        do {
+            return try S3Listing(settings: try settings(for: prefix.text), engine: context.engine, policy: context.mountPolicy)
+                .names(in: prefix, recursive: recursive)
+        } catch let error as S3Listing.Failure {
+            throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
+        } catch {
+            throw .unusableSource(prefix.text, reason: "\(error)")
+        }
     }
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {

@@ -16,8 +16,9 @@ public struct InspectReport {
         listed = matches.prefix(query.limit ?? matches.count)
     }
 
-    /// `{"metadata": {...}, "tensors": [{"name", "dtype", "shape", "data_offsets", "file"}, ...]}`,
-    /// offsets relative to each file's data buffer.
+    /// `{"metadata": {...}, "tensors": [{"name", "dtype", "shape", "data_offsets", "file"}, ...],
+    /// "files": [{"path", "size"}, ...]}`: offsets relative to each file's data buffer; `files`
+    /// are the companion files.
     public func json() -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"metadata\": {")
@@ -41,12 +42,22 @@ public struct InspectReport {
             writer.string(model.shards[tensor.shard].relativeName)
             writer.raw("}")
         }
-        writer.raw(listed.isEmpty ? "]}\n" : "\n]}\n")
+        writer.raw(listed.isEmpty ? "]" : "\n]")
+        writer.raw(", \"files\": [")
+        for (position, companion) in model.companions.enumerated() {
+            writer.raw(position == 0 ? "\n  {\"path\": " : ",\n  {\"path\": ")
+            writer.string(companion.relativePath)
+            writer.raw(", \"size\": ")
+            writer.number(companion.source.size)
+            writer.raw("}")
+        }
+        writer.raw(model.companions.isEmpty ? "]}\n" : "\n]}\n")
         return writer.bytes
     }
 
     /// The listed tensors as a table (name, dtype, shape, size), then totals per dtype and per
-    /// file, then a summary line. With `tensors` false, only the totals and the summary.
+    /// file, the companion files, then a summary line. With `tensors` false, only the totals,
+    /// the companion files and the summary.
     public func table(listingTensors tensors: Bool = true) -> String {
         var sections: [String] = []
         if tensors {
@@ -65,6 +76,10 @@ public struct InspectReport {
         if model.shards.count > 1 {
             let fileTotals = totals(by: { self.model.shards[$0.shard].relativeName }, keepingOrder: model.shards.map(\.relativeName))
             sections.append(TextTable(header: ["FILE", "TENSORS", "SIZE"], rows: fileTotals, rightAligned: [1, 2]).text)
+        }
+        if !model.companions.isEmpty {
+            let rows = model.companions.map { [escapedForOneLine($0.relativePath), ByteCountText.format($0.source.size)] }
+            sections.append(TextTable(header: ["COMPANION FILE", "SIZE"], rows: rows, rightAligned: [1]).text)
         }
         sections.append(summary())
         return sections.joined(separator: "\n\n") + "\n"

@@ -1,4 +1,5 @@
 import ByteSources
+import SafetensorsFormat
 import SystemPackage
 
 /// Files on a local filesystem, mapped into memory.
@@ -48,4 +49,55 @@ public struct LocalFiles: SourceLocator {
     }
 
     public var concurrentOpens: Int { ParallelWork.processorCount }
+}
+
+extension LocalFiles {
+    /// The most files a directory may hold below it: a model directory holds tens.
+    static let maximumFileCount = 10_000
+    /// How deep directories may nest below it.
+    static let maximumDepth = 64
+
+    /// Walks the directory by descriptors (`openat`), so that nothing swapped under a path
+    /// during the walk leads elsewhere. Symbolic links are listed as files, or entered when
+    /// they lead to directories (each directory at most once, so that a link loop ends); what
+    /// the files really are is checked when they are opened.
+    public func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] {
+        var found: [String] = []
+        var entered = Set<[UInt64]>()
+        do {
+            let top = try OpenDirectory.open(location)
+            try walk(top, prefix: "", depth: 0, skipping: skipping, into: &found, entered: &entered, shown: location)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw .unusableSource(location, reason: "cannot list the directory: \(error)")
+        }
+        return found.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    private func walk(
+        _ directory: OpenDirectory, prefix: String, depth: Int, skipping: Set<String>,
+        into found: inout [String], entered: inout Set<[UInt64]>, shown: String
+    ) throws {
+        let identity = try directory.status()
+        guard entered.insert([UInt64(identity.deviceID.rawValue), UInt64(identity.inode.rawValue)]).inserted else { return }
+        guard depth < Self.maximumDepth else {
+            throw ModelError.unusableSource(shown, reason: "directories nest more than \(Self.maximumDepth) deep below it (at \(quoted(prefix)))")
+        }
+        for name in try directory.entryNames() {
+            let path = prefix + name
+            var type = try directory.status(of: name).type
+            if type == .symbolicLink, let target = try? directory.status(of: name, followingSymlink: true) { type = target.type }
+            if type == .directory {
+                guard !skipping.contains(name) else { continue }
+                let inner = try directory.openDirectory(named: name, followingSymlink: true)
+                try walk(inner, prefix: path + "/", depth: depth + 1, skipping: skipping, into: &found, entered: &entered, shown: shown)
+                continue
+            }
+            found.append(path)
+            guard found.count <= Self.maximumFileCount else {
+                throw ModelError.unusableSource(shown, reason: "more than \(Self.maximumFileCount) files lie below the directory; mount a model's directory")
+            }
+        }
+    }
 }

@@ -54,6 +54,21 @@ extension Sequence<ModelTensor> {
     }
 }
 
+/// A file that travels with the weights (`config.json`, a tokenizer, `1_Pooling/config.json`):
+/// shown unchanged at its path in the model's directory.
+public struct CompanionFile: Sendable {
+    /// Its path in the model's directory, components joined with `/`.
+    public var relativePath: String
+    /// Where its bytes come from.
+    public var source: any ByteSource
+
+    /// Describes a companion file.
+    public init(relativePath: String, source: any ByteSource) {
+        self.relativePath = relativePath
+        self.source = source
+    }
+}
+
 /// A model as users see it: tensors merged from all its shards, the shard boundaries hidden.
 public final class LogicalModel: Sendable {
     /// A name for the model, used when several models share a mount (the file or folder name).
@@ -64,6 +79,8 @@ public final class LogicalModel: Sendable {
     public let tensors: [ModelTensor]
     /// The shard indexes the model came from, if any.
     public let indexes: [IndexSummary]
+    /// The files that travel with the weights, sorted by path.
+    public let companions: [CompanionFile]
     /// Things that are odd but not fatal, each one line naming the file.
     public let warnings: [String]
     /// Every tensor's name, when loading made such a table anyway (the index's, say), kept
@@ -75,12 +92,13 @@ public final class LogicalModel: Sendable {
     /// holds the name of every tensor and no other.
     public init(
         name: String, shards: [Shard], tensors: [ModelTensor],
-        indexes: [IndexSummary] = [], warnings: [String] = [], tensorNames: NameTable? = nil
+        indexes: [IndexSummary] = [], companions: [CompanionFile] = [], warnings: [String] = [], tensorNames: NameTable? = nil
     ) {
         self.name = name
         self.shards = shards
         self.tensors = tensors
         self.indexes = indexes
+        self.companions = companions
         self.warnings = warnings
         handedOverNames = Mutex(tensorNames)
     }

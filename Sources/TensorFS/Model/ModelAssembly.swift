@@ -5,6 +5,10 @@ import SafetensorsFormat
 struct ModelAssembly {
     let plan: SourcePlan
     let files: [LoadedFile]
+    /// The companion files opened, in the plan's order.
+    let companions: [CompanionFile]
+    /// Oddities found so far, each one line.
+    let warnings: [String]
 
     func assemble() throws(ModelError) -> LogicalModel {
         var shards: [Shard] = []
@@ -24,7 +28,7 @@ struct ModelAssembly {
         // other; only files from different indexes or SOURCEs need every name in one table.
         let unindexedFiles = files.count { $0.planned.listing == nil }
         let owners = plan.indexes.count + unindexedFiles > 1 ? try owners(of: tensors) : nil
-        var warnings: [String] = []
+        var warnings = self.warnings
         for number in plan.indexes.indices {
             warnings += try check(index: number, tensors: tensors, owners: owners)
         }
@@ -36,7 +40,8 @@ struct ModelAssembly {
         let loneIndexNames = plan.indexes.count == 1 && unindexedFiles == 0 && plan.indexes[0].index.placementCount == tensors.count
             ? plan.indexes[0].index.tensorNames : nil
         return LogicalModel(
-            name: plan.name, shards: shards, tensors: tensors, indexes: indexes, warnings: warnings,
+            name: plan.name, shards: shards, tensors: tensors, indexes: indexes,
+            companions: companions.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }, warnings: warnings,
             tensorNames: owners ?? loneIndexNames)
     }
 

@@ -35,12 +35,28 @@ struct PlannedIndex: Sendable {
     var root: String?
 }
 
-/// What a SOURCE (or several merged) stands for: files and the indexes that describe them.
+/// A file that travels with the weights (a config, a tokenizer), not yet opened.
+struct PlannedCompanion: Sendable {
+    /// Where the file is, as the loader opens it.
+    var location: String
+    /// How messages name the file.
+    var displayName: String
+    /// Its path in the model's directory (components joined with `/`): where the mount shows it.
+    var relativePath: String
+    /// The directory the file must lie in, symlinks resolved; nil where that does not apply.
+    var root: String?
+}
+
+/// What a SOURCE (or several merged) stands for: files, the indexes that describe them, and
+/// the files that travel with them.
 struct SourcePlan: Sendable {
     /// The model's name: its file or folder.
     var name: String
     var files: [PlannedFile]
     var indexes: [PlannedIndex] = []
+    var companions: [PlannedCompanion] = []
+    /// Oddities found while planning, each one line.
+    var warnings: [String] = []
 
     /// One plan for several sources. Names relative to the model that two sources share are
     /// qualified with their source's name, or failing that, are their full display names.
@@ -48,7 +64,19 @@ struct SourcePlan: Sendable {
         if plans.count == 1 { return plans[0] }
         var files: [PlannedFile] = []
         var indexes: [PlannedIndex] = []
+        var companions: [PlannedCompanion] = []
+        var warnings: [String] = []
+        var companionPaths: [Utf8Key: String] = [:]
         for (source, plan) in plans.enumerated() {
+            warnings += plan.warnings
+            for companion in plan.companions {
+                if let first = companionPaths[Utf8Key(companion.relativePath)] {
+                    warnings.append("\(companion.displayName): left out: \(first) is shown at \(quoted(companion.relativePath)) already")
+                    continue
+                }
+                companionPaths[Utf8Key(companion.relativePath)] = companion.displayName
+                companions.append(companion)
+            }
             for var file in plan.files {
                 file.source = source
                 file.listing?.index += indexes.count
@@ -61,7 +89,7 @@ struct SourcePlan: Sendable {
         let indexSources = plans.enumerated().flatMap { source, plan in plan.indexes.map { _ in source } }
         let indexNames = disambiguated(indexes.map(\.relativeName), qualifiers: indexSources.map { plans[$0].name }, displayNames: indexes.map(\.displayName))
         for position in indexes.indices { indexes[position].relativeName = indexNames[position] }
-        return SourcePlan(name: name, files: files, indexes: indexes)
+        return SourcePlan(name: name, files: files, indexes: indexes, companions: companions, warnings: warnings)
     }
 
     /// `names`, where each name that occurs more than once becomes `qualifier/name`, or its

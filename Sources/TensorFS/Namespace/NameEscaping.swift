@@ -2,9 +2,12 @@
 ///
 /// - `/`, NUL and `%` are written `%2F`, `%00` and `%25`.
 /// - A component that would be `.` or `..` is written `%2E` or `%2E%2E`; an empty one is `%`.
-/// - A tensor's file whose name would clash with a generated file beside it (`T.json`,
-///   `T.npy`, a view of such a view like `T.json.json`, `model.safetensors`,
-///   `__metadata__.json`) has every `.` written `%2E`.
+/// - A tensor's file whose name, or one of its views' names, would clash with another file
+///   beside it (a view `T.json` or `T.npy` of another tensor, a view of such a view like
+///   `T.json.json`, `model.safetensors`, `__metadata__.json`, a companion file or a folder
+///   holding companions) has every `.` written `%2E`, or its first byte written `%XX` when it
+///   has no `.`. A tensor's directory named like a companion file has its first byte written
+///   `%XX`.
 /// - A component at a model's root spelled `tp-` and digits (the name of a tensor-parallel
 ///   directory) has its `-` written `%2D`, whether or not tensor-parallel views are mounted.
 /// - A component longer than 250 bytes is cut into pieces of at most 250 bytes, never inside an
@@ -20,18 +23,21 @@ public enum NameEscaping {
     /// Ends a directory that continues a cut component.
     public static let continuationMarker: [UInt8] = Array("%+".utf8)
 
-    /// Escapes one component; with `escapingDots`, every `.` is escaped as well.
-    public static func escape<Bytes: Collection<UInt8>>(_ component: Bytes, escapingDots: Bool = false) -> [UInt8] {
+    /// Escapes one component; with `escapingDots`, every `.` is escaped as well, and with
+    /// `escapingFirstByte`, the first byte whatever it is.
+    public static func escape<Bytes: Collection<UInt8>>(_ component: Bytes, escapingDots: Bool = false, escapingFirstByte: Bool = false) -> [UInt8] {
         if component.isEmpty { return [UInt8(ascii: "%")] }
         if component.elementsEqual(".".utf8) { return Array("%2E".utf8) }
         if component.elementsEqual("..".utf8) { return Array("%2E%2E".utf8) }
         var escaped: [UInt8] = []
         escaped.reserveCapacity(component.count)
-        for byte in component {
+        for (position, byte) in component.enumerated() {
             switch byte {
             case 0, UInt8(ascii: "/"), UInt8(ascii: "%"):
                 appendEscape(of: byte, to: &escaped)
             case UInt8(ascii: ".") where escapingDots:
+                appendEscape(of: byte, to: &escaped)
+            case _ where escapingFirstByte && position == 0:
                 appendEscape(of: byte, to: &escaped)
             default:
                 escaped.append(byte)

@@ -70,8 +70,9 @@ struct NamespaceBuilder: Sendable {
     /// The paths of every tensor of `model` in `layout`, in tensor order, planned on all cores
     /// in chunks. The caller deallocates them once the model's tree is added.
     static func planPaths(of model: LogicalModel, layout: Layout) -> [PathComponents] {
-        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout) }
-            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout)
+        let companions = CompanionPaths(model.companions.map(\.relativePath))
+        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout, companions: companions) }
+            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout, companions: companions)
         let tensors = model.tensors
         let chunkSize = max(1024, (tensors.count + 7) / 8)
         let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { $0..<min($0 + chunkSize, tensors.count) }
@@ -83,17 +84,24 @@ struct NamespaceBuilder: Sendable {
     }
 
     /// Adds the tree of `model` below directory `root`: its files at the model's root
-    /// (`modelFiles`, whose payload is `number`), then every tensor at the paths `plans` (from
-    /// `planPaths`), numbered from `firstTensor`, with the files of `views` that show it. Returns
-    /// the tree's number, for mirrors of it.
+    /// (`modelFiles`, whose payload is `number`), its companion files at their paths (numbered
+    /// from `firstCompanion`), then every tensor at the paths `plans` (from `planPaths`),
+    /// numbered from `firstTensor`, with the files of `views` that show it. Returns the tree's
+    /// number, for mirrors of it.
     mutating func addModelTree(
-        _ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, at root: UInt32,
-        views: [UInt8], modelFiles: [ModelFileKind]
+        _ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, firstCompanion: Int,
+        at root: UInt32, views: [UInt8], modelFiles: [ModelFileKind]
     ) -> Int {
         let firstNode = UInt32(nodes.count)
         for kind in modelFiles {
             var name = kind.fileName
             name.withUTF8 { addFile(named: UnsafeRawBufferPointer($0), in: root, kind: .modelFile, variant: kind.rawValue, payload: number) }
+        }
+        for (offset, companion) in model.companions.enumerated() {
+            let components = companion.relativePath.split(separator: "/").map { Array($0.utf8) }
+            var parent = root
+            for directory in components.dropLast() { parent = self.directory(named: directory, in: parent) }
+            components.last!.withUnsafeBytes { addFile(named: $0, in: parent, kind: .companionFile, payload: UInt32(firstCompanion + offset)) }
         }
         // Most models have fewer directories than twice their tensors: size the tables once.
         directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)

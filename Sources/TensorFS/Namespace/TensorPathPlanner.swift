@@ -17,17 +17,19 @@ struct TensorPathPlanner: Sendable {
 
     private let layout: Layout
     private let names: NameTable
+    private let companions: CompanionPaths
 
-    init(names: some Collection<String>, layout: Layout) {
+    init(names: some Collection<String>, layout: Layout, companions: CompanionPaths = CompanionPaths([])) {
         var table = NameTable(minimumCapacity: names.count, byteCount: names.reduce(0) { $0 + $1.utf8.count })
         for name in names { _ = table.insert(name) }
-        self.init(nameTable: table, layout: layout)
+        self.init(nameTable: table, layout: layout, companions: companions)
     }
 
-    /// A planner for the tensors named in `nameTable`.
-    init(nameTable: NameTable, layout: Layout) {
+    /// A planner for the tensors named in `nameTable`, beside `companions`.
+    init(nameTable: NameTable, layout: Layout, companions: CompanionPaths) {
         self.layout = layout
         names = nameTable
+        self.companions = companions
     }
 
     /// The path of tensor `name`, as arrays.
@@ -48,26 +50,46 @@ struct TensorPathPlanner: Sendable {
             let bytes = UnsafeRawBufferPointer(utf8)
             let fileStart = layout == .tree ? fileStart(in: bytes) : 0
             let file = UnsafeRawBufferPointer(rebasing: bytes[fileStart...])
+            // The directories so far, while they may still meet a companion's path.
+            var companionDirectory: [UInt8]? = companions.isEmpty ? nil : []
             var segmentStart = 0
             for position in 0..<fileStart where bytes[position] == UInt8(ascii: ".") {
                 let segment = UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<position])
-                append(segment, escapingDots: false, atRoot: segmentStart == 0, to: &components)
+                let path = companionDirectory.map { Self.joined($0, segment) }
+                let clashes = path.map { companions.isFile($0) && NameEscaping.isPlain(segment) } ?? false
+                append(segment, escapingDots: false, escapingFirstByte: clashes, atRoot: segmentStart == 0, to: &components)
+                companionDirectory = clashes ? nil : path
                 segmentStart = position + 1
             }
-            let escapeDots = clashesWithGeneratedFile(name: bytes, isAtRoot: fileStart == 0, file: file)
-            append(file, escapingDots: escapeDots, atRoot: fileStart == 0, to: &components)
+            var escapeDots = clashesWithGeneratedFile(name: bytes, isAtRoot: fileStart == 0, file: file)
+            if !escapeDots, let directory = companionDirectory, NameEscaping.isPlain(file) {
+                escapeDots = clashesWithCompanion(file: file, in: directory)
+            }
+            append(file, escapingDots: escapeDots, escapingFirstByte: escapeDots && !file.contains(UInt8(ascii: ".")), atRoot: fileStart == 0, to: &components)
         }
+    }
+
+    /// `directory/component`, or `component` at the root.
+    private static func joined(_ directory: [UInt8], _ component: UnsafeRawBufferPointer) -> [UInt8] {
+        directory.isEmpty ? Array(component) : directory + [UInt8(ascii: "/")] + Array(component)
+    }
+
+    /// Whether a tensor's file named `file` in `directory`, or one of its views, would take a
+    /// companion file's path (or a folder holding companions).
+    private func clashesWithCompanion(file: UnsafeRawBufferPointer, in directory: [UInt8]) -> Bool {
+        let path = Self.joined(directory, file)
+        return companions.isTaken(path) || TensorPathPlanner.viewSuffixes.contains { companions.isTaken(path + $0) }
     }
 
     /// Appends `component` escaped and cut to fit (a cut file's pieces but the last are
     /// directories). A component at the model's root spelled like a tensor-parallel directory
     /// is escaped too.
-    private func append(_ component: UnsafeRawBufferPointer, escapingDots: Bool, atRoot: Bool, to components: inout PathComponents) {
+    private func append(_ component: UnsafeRawBufferPointer, escapingDots: Bool, escapingFirstByte: Bool, atRoot: Bool, to components: inout PathComponents) {
         let isDegreeDirectory = atRoot && TensorParallelNames.isDegreeDirectoryName(component)
-        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !isDegreeDirectory {
+        if NameEscaping.isPlain(component, escapingDots: escapingDots) && !isDegreeDirectory && !escapingFirstByte {
             return components.append(component)
         }
-        var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots))
+        var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots, escapingFirstByte: escapingFirstByte))
         if atRoot { TensorParallelNames.escapeDegreeDirectoryName(&pieces[0]) }
         for piece in pieces {
             piece.withUnsafeBytes { components.append($0) }

@@ -69,6 +69,13 @@ struct InMemoryFiles: SourceLocator {
 
     var concurrentOpens: Int { 1 }
 
+    func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] {
+        let prefix = location.hasSuffix("/") ? location : location + "/"
+        return files.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            .filter { !$0.split(separator: "/").dropLast().contains { skipping.contains(String($0)) } }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
     func kind(of location: String) throws(ModelError) -> LocationKind {
         if files[location] != nil { return .file }
         let prefix = location.hasSuffix("/") ? location : location + "/"

@@ -1,0 +1,74 @@
+import ByteSources
+import SafetensorsFormat
+import SystemPackage
+
+/// The layout of a Hugging Face hub cache: a repository's folder `models--ORG--NAME/` holds
+/// `refs/BRANCH` (each a commit hash), `snapshots/COMMIT/` (the files of that commit, as
+/// relative links into `../../blobs/`) and `blobs/`.
+enum HubCache {
+    /// How the folder of a cached model repository begins.
+    static let repositoryPrefix = "models--"
+    /// The branch a repository is mounted at unless another revision is asked for.
+    static let defaultBranch = "main"
+
+    /// The cached repository's folder when `directory` is one of its snapshots, else nil.
+    static func repository(ofSnapshot directory: String) -> String? {
+        let snapshots = LocalPath.parent(directory)
+        let repository = LocalPath.parent(snapshots)
+        guard LocalPath.lastComponent(snapshots) == "snapshots",
+              LocalPath.lastComponent(repository).hasPrefix(repositoryPrefix) else { return nil }
+        return repository
+    }
+
+    /// Whether a directory with `entries` is a cached repository's folder.
+    static func isRepository(entries: [String]) -> Bool {
+        entries.contains("snapshots") && (entries.contains("refs") || entries.contains("blobs"))
+    }
+
+    /// The snapshot folder to mount of the cached repository at `folder`: the commit that
+    /// `refs/REVISION` names (REVISION is `main` unless given), or the snapshot named REVISION
+    /// (a commit hash); without a revision and without `refs/main`, the only snapshot. Fails
+    /// with the snapshots and branches there are when none of these is found.
+    static func snapshot(of folder: String, revision: String?) throws(ModelError) -> String {
+        let shown = folder
+        do {
+            let repository = try OpenDirectory.open(folder)
+            let snapshots = try repository.openDirectory(named: "snapshots").entryNames()
+            let wanted = revision ?? defaultBranch
+            if let commit = try commit(ofBranch: wanted, in: repository), snapshots.contains(commit) {
+                return LocalPath.join(LocalPath.join(folder, "snapshots"), commit)
+            }
+            if revision != nil, snapshots.contains(wanted) {
+                return LocalPath.join(LocalPath.join(folder, "snapshots"), wanted)
+            }
+            if revision == nil, snapshots.count == 1 {
+                return LocalPath.join(LocalPath.join(folder, "snapshots"), snapshots[0])
+            }
+            let listed = snapshots.isEmpty ? "it has no snapshots" : "its snapshots are \(snapshots.map(quoted).joined(separator: ", "))"
+            let branches = (try? repository.openDirectory(named: "refs").entryNames()) ?? []
+            let refs = branches.isEmpty ? "" : " and its branches \(branches.map(quoted).joined(separator: ", "))"
+            let ask = revision.map { "has no revision \(quoted($0)): " } ?? "has no refs/\(defaultBranch): "
+            throw ModelError.unusableSource(shown, reason: "this Hugging Face cache folder \(ask)\(listed)\(refs); choose one with --revision")
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw .unusableSource(shown, reason: "cannot read the Hugging Face cache folder: \(error)")
+        }
+    }
+
+    /// The commit hash that branch `name` (a path below `refs/`, e.g. `main` or `pr/1`) names,
+    /// or nil when there is no such branch or it holds no hash.
+    private static func commit(ofBranch name: String, in repository: OpenDirectory) throws -> String? {
+        let components = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return nil }
+        var directory = try repository.openDirectory(named: "refs")
+        for component in components.dropLast() {
+            guard let next = try? directory.openDirectory(named: component) else { return nil }
+            directory = next
+        }
+        guard let bytes = try? SmallFile.read(components.last!, in: directory, limit: 4096) else { return nil }
+        let words = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard words.count == 1, words[0].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        return String(words[0])
+    }
+}
