@@ -13,14 +13,12 @@ struct S3Locator: SourceLocator {
     func kind(of location: String) throws(ModelError) -> LocationKind {
         let parsed = try self.location(location)
         guard parsed.isPrefix else { return .file }
+        let listing = S3Listing(settings: try settings(for: location), transport: context.transport, policy: context.mountPolicy)
         let names: [String]
         do {
-            names = try S3Listing(settings: try settings(for: location), engine: context.engine, policy: context.mountPolicy)
-                .names(in: parsed)
-        } catch let error as S3Listing.Failure {
-            throw .unusableSource(location, reason: "cannot list the prefix: \(error.description)")
+            names = try listing.names(in: parsed)
         } catch {
-            throw .unusableSource(location, reason: "\(error)")
+            throw .unusableSource(location, reason: "cannot list the prefix: \(error.description)")
         }
         guard !names.isEmpty else { throw .unusableSource(location, reason: "no objects under this prefix") }
         return .directory(entries: names)
