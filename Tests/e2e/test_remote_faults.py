@@ -2,6 +2,7 @@
 stalls), fails a read with EIO after a bounded time while the daemon stays healthy, and never
 mixes the bytes of two versions of an object."""
 import errno
+import os
 import time
 
 import numpy as np
@@ -106,3 +107,29 @@ def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mount
             assert data == tensors[tensor].tobytes()
     lines = [line for line in log.read_text().splitlines() if "changed on the server" in line]
     assert len(lines) == 1 and nginx.url(name) in lines[0], log.read_text()
+
+
+@pytest.mark.parametrize("change, tensor", [("first bytes", "layer.0"), ("size", "layer.2")])
+def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(tensorfs_bin, mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
+    name, _ = model
+    fault_proxy.hide_validators = True
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    log = tmp_path / "daemon.log"
+    result = run(tensorfs_bin, "mount", "--log-file", log, fault_proxy.url(name), mountpoint)
+    assert result.returncode == 0, result.stderr
+    mounts.active.append(mountpoint)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tensorfs: warning: ") and "neither ETag nor Last-Modified" in lines[0], result.stderr
+    assert fault_proxy.url(name) in lines[0]
+    with open(nginx.root / name, "r+b") as published:
+        if change == "size":
+            published.seek(0, os.SEEK_END)
+            published.write(b"\0" * 100)
+        else:
+            published.seek(1000)
+            published.write(b"\xff" * 1000)
+    with pytest.raises(OSError) as failure:
+        tensor_path(mountpoint, tensor).read_bytes()
+    assert failure.value.errno == errno.EIO
+    assert "changed on the server" in log.read_text()
