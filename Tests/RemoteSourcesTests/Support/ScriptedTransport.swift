@@ -66,8 +66,9 @@ final class ScriptedTransport: Transport, Sendable {
         exchange.completion(Self.result(of: answer, into: exchange.sink))
     }
 
-    /// What the engine would report for `answer`: a 2xx body in the sink (cut off, as an
-    /// overflow, where it does not fit), any other body kept for explanations.
+    /// What the engine would report for `answer`: a 2xx body in the sink, or, when it does not
+    /// fit, nothing and an overflow (the body comes as one piece); any other body kept for
+    /// explanations.
     private static func result(of answer: Answer, into sink: BodySink) -> TransferResult {
         var head = ResponseHead()
         if answer.status != 0 { head.take(line: "HTTP/1.1 \(answer.status) \(reason(answer.status))\r\n") }
@@ -79,12 +80,14 @@ final class ScriptedTransport: Transport, Sendable {
         case .memory(_, let capacity): capacity
         case .collect(let limit): limit
         }
-        let stored = Array(answer.body.prefix(capacity))
-        if case .memory(let base, _) = sink {
+        guard answer.body.count <= capacity else {
+            return TransferResult(head: head, received: 0, body: [], failure: TransportFailure(kind: .overflowed, message: "the body is longer than asked for"))
+        }
+        let stored = answer.body
+        if case .memory(let base, _) = sink, !stored.isEmpty {
             stored.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         }
-        var failure = answer.failure
-        if answer.body.count > capacity { failure = TransportFailure(kind: .overflowed, message: "the body is longer than asked for") }
+        let failure = answer.failure
         let collected: [UInt8] = if case .collect = sink { stored } else { [] }
         return TransferResult(head: head, received: stored.count, body: collected, failure: failure)
     }
