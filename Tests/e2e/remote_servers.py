@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from conftest import wait_until
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -302,6 +304,17 @@ def fault_proxy(nginx):
     proxy.stop()
 
 
+def publish_random_model(nginx, path, prefix, count, size, step, seed):
+    """Publishes at `path` (below nginx's root) a model of `count` U8 tensors `PREFIX.N` of
+    `size + N * step` random bytes; returns (path, {name: array})."""
+    rng = np.random.default_rng(seed)
+    tensors = {f"{prefix}.{n}": rng.integers(0, 255, size=size + n * step, dtype=np.uint8) for n in range(count)}
+    target = nginx.root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(target))
+    return path, tensors
+
+
 def shard_model(source, directory, shard_count):
     """Splits the safetensors file `source` into `shard_count` shards with a Hugging Face index
     in `directory`; returns the index's path."""
@@ -344,6 +357,27 @@ def replace_published(path, tensors):
     os.replace(staged, path)
     stat = path.stat()
     os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+
+
+def read_all(mountpoint, tensors):
+    """Reads every tensor of `tensors` ({name: array}) through the mount and compares; a read
+    that hangs fails the test instead of holding it."""
+    for name, array in tensors.items():
+        reader = subprocess.Popen(["cat", str(tensor_path(mountpoint, name))], stdout=subprocess.PIPE)
+        try:
+            data, _ = reader.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"reading {name} hangs")
+        assert data == array.tobytes(), name
+
+
+def fill_cache(mounts, url, options, tensors):
+    """Mounts `url` with `options` (a --cache-dir among them), reads every tensor, unmounts, and
+    waits for the daemon to finish its cache writes and exit."""
+    mountpoint = mounts.mount(url, options=options)
+    read_all(mountpoint, tensors)
+    mounts.unmount(mountpoint)
+    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
 
 
 def tensor_path(mountpoint, name):

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import daemons_serving, is_mounted, wait_until, write_model
-from remote_servers import daemon_command_lines, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+from conftest import daemons_serving, is_mounted, write_model
+from remote_servers import fill_cache, nginx, no_proxies, publish_random_model, read_all, replace_published  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"
@@ -14,26 +14,7 @@ PROBE = "bytes=0-262143"
 
 @pytest.fixture
 def model(nginx, tmp_path):
-    rng = np.random.default_rng(11)
-    tensors = {f"block.{n}": rng.integers(0, 255, size=3 * MiB + n * 1021, dtype=np.uint8) for n in range(4)}
-    name = f"cache/{tmp_path.name}.safetensors"
-    (nginx.root / "cache").mkdir(exist_ok=True)
-    write_model(nginx.root / name, tensors)
-    return name, tensors
-
-
-def fill_cache(mounts, url, options, tensors):
-    """Mounts, reads every tensor, unmounts, and waits for the daemon to finish its cache
-    writes and exit."""
-    mountpoint = mounts.mount(url, options=options)
-    read_all(mountpoint, tensors)
-    mounts.unmount(mountpoint)
-    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
-
-
-def read_all(mountpoint, tensors):
-    for name, array in tensors.items():
-        assert tensor_path(mountpoint, name).read_bytes() == array.tobytes(), name
+    return publish_random_model(nginx, f"cache/{tmp_path.name}.safetensors", "block", count=4, size=3 * MiB, step=1021, seed=11)
 
 
 def cache_files(directory):

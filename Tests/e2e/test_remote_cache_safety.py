@@ -9,11 +9,10 @@ import stat
 import subprocess
 import tempfile
 
-import numpy as np
 import pytest
 
-from conftest import assert_one_line_failure, force_unmount, is_mounted, run, wait_until, write_model
-from remote_servers import daemon_command_lines, nginx, no_proxies, tensor_path  # noqa: F401 (fixtures)
+from conftest import assert_one_line_failure, force_unmount, is_mounted, run
+from remote_servers import fill_cache, nginx, no_proxies, publish_random_model  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 NOBODY = 65534
@@ -21,11 +20,7 @@ NOBODY = 65534
 
 @pytest.fixture
 def model(nginx, tmp_path):
-    rng = np.random.default_rng(23)
-    tensors = {f"block.{n}": rng.integers(0, 255, size=2 * MiB + n * 1021, dtype=np.uint8) for n in range(3)}
-    name = f"safety/{tmp_path.name}.safetensors"
-    write_model(nginx.root / name, tensors)
-    return name, tensors
+    return publish_random_model(nginx, f"safety/{tmp_path.name}.safetensors", "block", count=3, size=2 * MiB, step=1021, seed=23)
 
 
 @pytest.fixture
@@ -42,25 +37,6 @@ def as_nobody(*command):
     """Runs `command` as user nobody; returns the CompletedProcess (text mode)."""
     return subprocess.run([str(word) for word in command], user=NOBODY, group=NOBODY, extra_groups=[],
                           capture_output=True, text=True, timeout=60)
-
-
-def read_all(mountpoint, tensors):
-    for name, array in tensors.items():
-        reader = subprocess.Popen(["cat", tensor_path(mountpoint, name)], stdout=subprocess.PIPE)
-        try:
-            data, _ = reader.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"reading {name} hangs")
-        assert data == array.tobytes(), name
-
-
-def mount_and_read(mounts, url, cache, tensors, extra=()):
-    """Mounts with `cache`, reads every tensor, unmounts, and waits for the daemon to exit
-    (after its cache writes)."""
-    mountpoint = mounts.mount(url, options=["--cache-dir", cache, "--part-size", "1M", *extra])
-    read_all(mountpoint, tensors)
-    mounts.unmount(mountpoint)
-    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
 
 
 def plant_victim(directory):
@@ -101,7 +77,7 @@ def test_a_cache_dir_another_user_made_or_may_write_is_refused_and_its_links_nev
 def test_another_user_can_neither_read_nor_change_roots_cache(mounts, nginx, model, public):
     name, tensors = model
     cache = public / "cache"
-    mount_and_read(mounts, nginx.url(name), cache, tensors, extra=["--header", "Authorization: Bearer private-0519"])
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--part-size", "1M", "--header", "Authorization: Bearer private-0519"], tensors)
     entries = [path for path in cache.rglob("*")]
     assert any(path.is_file() for path in entries)
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
@@ -116,7 +92,7 @@ def test_another_user_can_neither_read_nor_change_roots_cache(mounts, nginx, mod
 def test_links_and_fifos_in_the_cache_are_removed_never_followed_or_waited_on(mounts, nginx, model, public):
     name, tensors = model
     cache = public / "cache"
-    mount_and_read(mounts, nginx.url(name), cache, tensors)
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--part-size", "1M"], tensors)
     root = cache / "v1"
     [folder] = [path for path in root.iterdir() if path.is_dir()]
     entries = sorted(folder.iterdir(), key=lambda path: int(path.name))
@@ -129,7 +105,7 @@ def test_links_and_fifos_in_the_cache_are_removed_never_followed_or_waited_on(mo
     entries[2].unlink()
     entries[2].symlink_to(victim / "big")
     log = public / "daemon.log"
-    mount_and_read(mounts, nginx.url(name), cache, tensors, extra=["--log-file", log])
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--part-size", "1M", "--log-file", log], tensors)
     assert {path.name: path.read_bytes() for path in victim.iterdir()} == before
     for path in root.rglob("*"):
         assert path.is_dir() and not path.is_symlink() or stat.S_ISREG(path.lstat().st_mode), path
@@ -137,7 +113,7 @@ def test_links_and_fifos_in_the_cache_are_removed_never_followed_or_waited_on(mo
     # the next read writes through the link no more.
     shutil.rmtree(folder)
     folder.symlink_to(victim)
-    mount_and_read(mounts, nginx.url(name), cache, tensors, extra=["--log-file", log])
+    fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--part-size", "1M", "--log-file", log], tensors)
     assert {path.name: path.read_bytes() for path in victim.iterdir()} == before
     assert folder.is_dir() and not folder.is_symlink()
     text = log.read_text()

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import is_mounted, run, write_model
-from remote_servers import fault_proxy, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+from conftest import is_mounted, run
+from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, replace_published, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 FAILURE_MEMORY = 2
@@ -18,13 +18,7 @@ FAILURE_MEMORY = 2
 @pytest.fixture
 def model(nginx, tmp_path):
     """A model of a few large tensors, published on nginx; returns (name, tensors)."""
-    rng = np.random.default_rng(7)
-    tensors = {f"layer.{n}": rng.integers(0, 255, size=6 * MiB + n * 4099, dtype=np.uint8) for n in range(3)}
-    name = f"faults/{tmp_path.name}.safetensors"
-    target = nginx.root / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_model(target, tensors)
-    return name, tensors
+    return publish_random_model(nginx, f"faults/{tmp_path.name}.safetensors", "layer", count=3, size=6 * MiB, step=4099, seed=7)
 
 
 def assert_reads_back(mountpoint, tensors):

@@ -10,11 +10,10 @@ import sys
 import threading
 import time
 
-import numpy as np
 import pytest
 
-from conftest import daemons_serving, is_mounted, wait_until, write_model
-from remote_servers import fault_proxy, nginx, no_proxies, tensor_path  # noqa: F401 (fixtures)
+from conftest import daemons_serving, is_mounted, wait_until
+from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"
@@ -23,11 +22,7 @@ FAILURE_MEMORY = 2
 
 @pytest.fixture
 def model(nginx, tmp_path):
-    rng = np.random.default_rng(19)
-    tensors = {f"layer.{n}": rng.integers(0, 255, size=6 * MiB + n * 4099, dtype=np.uint8) for n in range(3)}
-    name = f"timeouts/{tmp_path.name}.safetensors"
-    write_model(nginx.root / name, tensors)
-    return name, tensors
+    return publish_random_model(nginx, f"timeouts/{tmp_path.name}.safetensors", "layer", count=3, size=6 * MiB, step=4099, seed=19)
 
 
 def data_requests(proxy):
