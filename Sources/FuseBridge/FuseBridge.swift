@@ -18,8 +18,7 @@ public final class FuseBridge: @unchecked Sendable {
     private let tracing: Bool
     /// The running session, set before requests arrive.
     var session: OpaquePointer?
-    /// The session for `hasEnded`, which other threads ask about: nil before it starts and
-    /// after it is destroyed.
+    /// Where the session stands, for `hasEnded`, which other threads ask about.
     let liveSession = Mutex<SessionState>(.notStarted)
     /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
     var deferredReadAhead: (path: String, kibibytes: Int)?

@@ -26,11 +26,7 @@ struct S3Locator: SourceLocator {
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
         let endpoint = S3ObjectEndpoint(location: try self.location(location), settings: try settings(for: location))
-        do {
-            return try RemoteObjectSource.open(endpoint, context: context)
-        } catch {
-            throw .source(error)
-        }
+        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
     }
 
     func canonical(_ location: String) -> String? {
