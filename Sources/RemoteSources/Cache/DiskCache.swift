@@ -241,6 +241,7 @@ final class DiskCache: Sendable {
         case .socket: "a socket"
         case .characterSpecial, .blockSpecial: "a device"
         case .directory: "a directory"
+        case .regular: "a file outside any object's folder"
         default: "not a regular file"
         }
         return "\(name) (\(kind))"
