@@ -4,8 +4,9 @@
 # Rust + libcurl streaming loader from PyPI) and curl are the references. Needs root (it drops
 # the page cache and mounts). Options: --repeat N (default 3; medians are reported). Figures
 # vary run to run on shared machines; compare within one run. Run by scripts/bench.sh
-# (TENSORFS_BIN set: no build; BENCH_FORMAT=rows: the rows are also printed as JSON lines for the
-# combined table, see scripts/bench/common.py).
+# (TENSORFS_BIN set: no build; TENSORFS_BENCH_DIR: where its files go, default .cache;
+# BENCH_FORMAT=rows: the rows are also printed as JSON lines for the combined table, see
+# scripts/bench/common.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ while (($#)); do
 done
 
 scripts/setup.sh
-WORK=.cache/bench-remote
+WORK=${TENSORFS_BENCH_DIR:-.cache}/bench-remote
 mkdir -p "$WORK"
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ ! -d "$WORK/streaming/safetensors_streaming" ]; then

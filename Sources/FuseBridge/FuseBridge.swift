@@ -18,6 +18,8 @@ public final class FuseBridge: @unchecked Sendable {
     private let tracing: Bool
     /// The running session, set before requests arrive.
     var session: OpaquePointer?
+    /// Where the session stands, for `hasEnded`, which other threads ask about.
+    let liveSession = Mutex<SessionState>(.notStarted)
     /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
     var deferredReadAhead: (path: String, kibibytes: Int)?
     let readAheadPending = Atomic<Bool>(false)
@@ -33,6 +35,19 @@ public final class FuseBridge: @unchecked Sendable {
         self.onReady = onReady
         tracing = log.isEnabled(.debug)
         owner = (getuid(), getgid())
+    }
+
+    /// Whether the session is over: unmounted (the kernel ended the connection) or told to exit
+    /// (a signal). Requests still being served then have no reader left to wait for them, or a
+    /// daemon that wants to exit; anything they wait for is best abandoned. Any thread may ask.
+    public var hasEnded: Bool {
+        liveSession.withLock { state in
+            switch state {
+            case .notStarted: false
+            case .running(let session): fuse_session_exited(session.pointer) != 0
+            case .ended: true
+            }
+        }
     }
 
     /// The bridge serving `request`. Any request after INIT means the kernel has handled the
@@ -244,4 +259,19 @@ public final class FuseBridge: @unchecked Sendable {
             _ = value.withUnsafeBytes { fuse_reply_buf(request, $0.baseAddress?.assumingMemoryBound(to: CChar.self), value.count) }
         }
     }
+}
+
+/// Where a bridge's session stands, for `FuseBridge.hasEnded`.
+enum SessionState {
+    /// Not started yet.
+    case notStarted
+    /// Running; libfuse tells whether it was told to exit.
+    case running(LiveSession)
+    /// Over, and destroyed.
+    case ended
+}
+
+/// A libfuse session pointer, read by other threads only under `FuseBridge.liveSession`'s lock.
+struct LiveSession: @unchecked Sendable {
+    let pointer: OpaquePointer
 }

@@ -57,7 +57,11 @@ extension FuseBridge {
             throw MountError(description: "cannot start a FUSE session: \(LibfuseLog.takeLastError() ?? "invalid FUSE options \(options)")")
         }
         self.session = session
-        defer { fuse_session_destroy(session) }
+        liveSession.withLock { $0 = .running(LiveSession(pointer: session)) }
+        defer {
+            liveSession.withLock { $0 = .ended }
+            fuse_session_destroy(session)
+        }
         guard fuse_set_signal_handlers(session) == 0 else {
             throw MountError(description: "cannot install signal handlers")
         }

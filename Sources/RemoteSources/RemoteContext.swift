@@ -1,9 +1,9 @@
 import ByteSources
 import Synchronization
 
-
-/// What all remote sources of a process share: one transfer engine (and its connections), the
-/// parts in memory, the disk cache, the settings and the log.
+/// What all remote sources of a process share: one transport (the libcurl engine and its
+/// connections), the parts in memory, the disk cache, the settings, the log and the warnings
+/// for the user.
 public final class RemoteContext: Sendable {
     let settings: RemoteSettings
     let store: PartStore
@@ -11,18 +11,27 @@ public final class RemoteContext: Sendable {
     let cache: DiskCache?
     let log: EventLog
     private let objectCount = Mutex(0)
-    private let startedEngine = Mutex<TransferEngine?>(nil)
+    private let startedTransport = Mutex<(any Transport)?>(nil)
+    private let abandonCondition = LockedValue<(@Sendable () -> Bool)?>(nil)
+    private let collectedWarnings = Mutex<[String]>([])
     private let awsSettings = Mutex<Result<AWSSettings, AWSSettingsError>?>(nil)
 
-    /// Sets up remote reading; fails when the cache directory cannot be used.
+    /// Sets up remote reading; fails when the cache directory cannot be used safely.
     public init(settings: RemoteSettings, log: EventLog) throws(RemoteSetupError) {
         self.settings = settings
         self.log = log
         store = PartStore(budget: settings.memoryBudget)
-        buffers = BufferPool(bufferSize: Int(settings.partSize), limit: Int(settings.memoryBudget / settings.partSize / 4))
+        let buffers = BufferPool(bufferSize: Int(settings.partSize), limit: Int(settings.memoryBudget / settings.partSize / 4))
+        self.buffers = buffers
         cache = try settings.cacheDirectory.map { (directory) throws(RemoteSetupError) -> DiskCache in
-            try DiskCache(directory: directory, capacity: settings.cacheCapacity, log: log)
+            try DiskCache(directory: directory, capacity: settings.cacheCapacity, log: log, buffers: buffers)
         }
+    }
+
+    /// A context whose requests go to `transport` (tests script one).
+    convenience init(settings: RemoteSettings, log: EventLog, transport: any Transport) throws(RemoteSetupError) {
+        try self.init(settings: settings, log: log)
+        startedTransport.withLock { $0 = transport }
     }
 
     /// The locators for `s3://` and `http(s)://` sources, to put before the local one.
@@ -30,15 +39,35 @@ public final class RemoteContext: Sendable {
         [S3Locator(context: self), HTTPLocator(context: self)]
     }
 
-    /// The transfer engine, started on first use (mounts of local files never start it).
-    var engine: TransferEngine {
+    /// The transport: the libcurl engine, started on first use (mounts of local files never
+    /// start it).
+    var transport: any Transport {
         let stallSeconds = max(1, settings.stallTimeoutSeconds)
-        return startedEngine.withLock { engine in
-            if let engine { return engine }
-            let started = TransferEngine(timeouts: TransferEngine.Timeouts(stallSeconds: stallSeconds))
-            engine = started
-            return started
+        return startedTransport.withLock { transport in
+            if let transport { return transport }
+            let engine = TransferEngine(timeouts: TransferEngine.Timeouts(stallSeconds: stallSeconds)) { [abandonCondition] in
+                abandonCondition.value?() ?? false
+            }
+            transport = engine
+            return engine
         }
+    }
+
+    /// Ends every transfer at once, failing the reads that wait for it, once `ended` returns
+    /// true (it is asked a few times a second): a daemon whose mount has ended must not wait
+    /// for slow servers before it can exit.
+    public func abandonTransfers(once ended: @escaping @Sendable () -> Bool) {
+        abandonCondition.value = ended
+    }
+
+    /// What the user should know about the remote sources opened so far, one line each.
+    public var warnings: [String] {
+        collectedWarnings.withLock { $0 }
+    }
+
+    /// Adds a warning for the user.
+    func warn(_ message: String) {
+        collectedWarnings.withLock { $0.append(message) }
     }
 
     /// Waits until fetched parts queued for the disk cache are written, before the process ends.
@@ -60,7 +89,7 @@ public final class RemoteContext: Sendable {
         let result = awsSettings.withLock { cached in
             if let cached { return cached }
             let resolved = Result { () throws(AWSSettingsError) -> AWSSettings in
-                try AWSSettings.resolve(environment: settings.environment, readFile: { readSmallFile($0) }, signRequests: settings.signS3Requests)
+                try AWSSettings.resolve(environment: settings.environment, readFile: { try? readSmallFile($0) }, signRequests: settings.signS3Requests)
             }
             cached = resolved
             return resolved

@@ -17,9 +17,10 @@ public struct RemoteSettings: Sendable {
     public var cacheDirectory: String?
     /// The most bytes the cache directory may take.
     public var cacheCapacity: UInt64 = 10 << 30
-    /// How long a read may take with all its retries before it fails with EIO.
+    /// How long a fetch may take, from its first request to its last byte, retries included,
+    /// before its reads fail with EIO; a transfer still running then is ended.
     public var readTimeoutSeconds = 60
-    /// A request that receives nothing for this long is abandoned and retried.
+    /// A transfer that receives nothing for this long is abandoned and retried.
     public var stallTimeoutSeconds = 10
     /// How much of each file the first request asks for: the 8-byte length and the header of
     /// almost every file fit, so mounting takes one request per file.

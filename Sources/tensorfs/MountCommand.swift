@@ -124,7 +124,7 @@ struct MountCommand: ParsableCommand {
             let models = separate ? try loader.loadSeparately(sources) : [try loader.loadMerged(sources)]
             log.write(.info, "loaded \(models.reduce(0) { $0 + $1.tensors.count }) tensors from \(models.reduce(0) { $0 + $1.shards.count }) files")
             try MountPreflight.check(mountpoint: mountpoint)
-            for warning in models.flatMap(\.warnings) {
+            for warning in models.flatMap(\.warnings) + remoteContext.warnings {
                 log.write(.warning, warning)
                 if let reporter { reporter.warn(warning) } else { printError("tensorfs: warning: \(warning)") }
             }
@@ -133,6 +133,7 @@ struct MountCommand: ParsableCommand {
             ProcessMemory.prepareForServing()
             log.write(.info, "serving \(fileSystem.inodeCount) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseBridge(fileSystem: fileSystem, log: log) { reporter?.ready() ?? true }
+            remoteContext.abandonTransfers(once: { bridge.hasEnded })
             // Resolved before mounting: once mounted, resolving a path that passes through the
             // mount (`mnt/../mnt`) would wait on this very daemon.
             let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)

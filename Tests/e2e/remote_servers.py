@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from conftest import wait_until
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -159,7 +161,9 @@ class Moto:
 class FaultProxy:
     """An HTTP proxy in front of an upstream server that misbehaves on demand: it answers a
     status (503 SlowDown, say) to the next N requests, drops the connection in the middle of a
-    body, or stalls. It forwards the request's headers and logs every request it saw."""
+    body, stalls, or trickles bodies a byte a second; it can hide the validators (ETag,
+    Last-Modified) of every response. It forwards the request's headers and logs every request
+    it saw."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
@@ -167,6 +171,8 @@ class FaultProxy:
         self.failures = []       # statuses to answer, one per request
         self.drops = []          # body bytes to send before dropping, one per request
         self.stalls = []         # (bytes before the stall, seconds), one per request
+        self.trickle_from = None  # bodies of ranges starting at or after this offset trickle
+        self.hide_validators = False
         self.seen = []
         proxy = self
 
@@ -200,6 +206,18 @@ class FaultProxy:
         with self.lock:
             self.stalls += [(after_bytes, seconds)] * count
 
+    def trickle(self, from_offset=0):
+        """From now on, bodies of requests whose range starts at `from_offset` or later come
+        a byte a second (a server that is never silent long enough to count as stalled);
+        None ends that."""
+        with self.lock:
+            self.trickle_from = from_offset
+
+    def data_requests(self):
+        """The ranges asked for so far (the requests that had one), oldest first."""
+        with self.lock:
+            return [request["range"] for request in self.seen if request["range"]]
+
     def handle(self, request):
         with self.lock:
             self.seen.append({"path": request.path, "range": request.headers.get("Range"),
@@ -207,6 +225,10 @@ class FaultProxy:
             failure = self.failures.pop(0) if self.failures else None
             drop = self.drops.pop(0) if self.drops and failure is None else None
             stall = self.stalls.pop(0) if self.stalls and failure is None and drop is None else None
+            requested = request.headers.get("Range")
+            start = int(requested.split("=")[1].split("-")[0]) if requested else 0
+            trickles = self.trickle_from is not None and start >= self.trickle_from
+            hide_validators = self.hide_validators
         if failure is not None:
             body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
             request.send_response(failure)
@@ -221,10 +243,20 @@ class FaultProxy:
         body = response.read()
         upstream.close()
         request.send_response(response.status)
+        hidden = ("connection", "transfer-encoding", "server", "date") + (("etag", "last-modified") if hide_validators else ())
         for name, value in response.getheaders():
-            if name.lower() not in ("connection", "transfer-encoding", "server", "date"):
+            if name.lower() not in hidden:
                 request.send_header(name, value)
         request.end_headers()
+        if trickles:
+            try:
+                for offset in range(len(body)):
+                    request.wfile.write(body[offset:offset + 1])
+                    request.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            return
         if drop is not None:
             request.wfile.write(body[:drop])
             request.wfile.flush()
@@ -272,6 +304,17 @@ def fault_proxy(nginx):
     proxy.stop()
 
 
+def publish_random_model(nginx, path, prefix, count, size, step, seed):
+    """Publishes at `path` (below nginx's root) a model of `count` U8 tensors `PREFIX.N` of
+    `size + N * step` random bytes; returns (path, {name: array})."""
+    rng = np.random.default_rng(seed)
+    tensors = {f"{prefix}.{n}": rng.integers(0, 255, size=size + n * step, dtype=np.uint8) for n in range(count)}
+    target = nginx.root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(target))
+    return path, tensors
+
+
 def shard_model(source, directory, shard_count):
     """Splits the safetensors file `source` into `shard_count` shards with a Hugging Face index
     in `directory`; returns the index's path."""
@@ -314,6 +357,27 @@ def replace_published(path, tensors):
     os.replace(staged, path)
     stat = path.stat()
     os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
+
+
+def read_all(mountpoint, tensors):
+    """Reads every tensor of `tensors` ({name: array}) through the mount and compares; a read
+    that hangs fails the test instead of holding it."""
+    for name, array in tensors.items():
+        reader = subprocess.Popen(["cat", str(tensor_path(mountpoint, name))], stdout=subprocess.PIPE)
+        try:
+            data, _ = reader.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"reading {name} hangs")
+        assert data == array.tobytes(), name
+
+
+def fill_cache(mounts, url, options, tensors):
+    """Mounts `url` with `options` (a --cache-dir among them), reads every tensor, unmounts, and
+    waits for the daemon to finish its cache writes and exit."""
+    mountpoint = mounts.mount(url, options=options)
+    read_all(mountpoint, tensors)
+    mounts.unmount(mountpoint)
+    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
 
 
 def tensor_path(mountpoint, name):

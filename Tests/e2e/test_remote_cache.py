@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import wait_until, write_model
-from remote_servers import daemon_command_lines, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+from conftest import daemons_serving, is_mounted, write_model
+from remote_servers import fill_cache, nginx, no_proxies, publish_random_model, read_all, replace_published  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"
@@ -14,26 +14,7 @@ PROBE = "bytes=0-262143"
 
 @pytest.fixture
 def model(nginx, tmp_path):
-    rng = np.random.default_rng(11)
-    tensors = {f"block.{n}": rng.integers(0, 255, size=3 * MiB + n * 1021, dtype=np.uint8) for n in range(4)}
-    name = f"cache/{tmp_path.name}.safetensors"
-    (nginx.root / "cache").mkdir(exist_ok=True)
-    write_model(nginx.root / name, tensors)
-    return name, tensors
-
-
-def fill_cache(mounts, url, options, tensors):
-    """Mounts, reads every tensor, unmounts, and waits for the daemon to finish its cache
-    writes and exit."""
-    mountpoint = mounts.mount(url, options=options)
-    read_all(mountpoint, tensors)
-    mounts.unmount(mountpoint)
-    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
-
-
-def read_all(mountpoint, tensors):
-    for name, array in tensors.items():
-        assert tensor_path(mountpoint, name).read_bytes() == array.tobytes(), name
+    return publish_random_model(nginx, f"cache/{tmp_path.name}.safetensors", "block", count=4, size=3 * MiB, step=1021, seed=11)
 
 
 def cache_files(directory):
@@ -95,3 +76,22 @@ def test_the_cache_stays_within_its_size(mounts, nginx, model, tmp_path):
     cache = tmp_path / "cache"
     fill_cache(mounts, nginx.url(name), ["--cache-dir", cache, "--cache-size", "4M", "--part-size", "1M"], tensors)
     assert 0 < sum(path.stat().st_size for path in cache_files(cache)) <= 4 * MiB
+
+
+def test_a_cache_file_truncated_under_a_tensor_parallel_read_never_kills_the_daemon(mounts, nginx, tmp_path):
+    weight = np.random.default_rng(5).standard_normal((2048, 1024), dtype=np.float32)
+    name = f"cache/{tmp_path.name}-tp.safetensors"
+    write_model(nginx.root / name, {"w": weight})
+    cache = tmp_path / "cache"
+    options = ["--cache-dir", cache, "--part-size", "1M", "--tp", "2", "--tp-rule", "w 1"]
+    halves = [np.ascontiguousarray(half) for half in np.split(weight, 2, axis=1)]
+    fill_cache(mounts, nginx.url(name), options, {"tp-2.rank-0.w": halves[0], "tp-2.rank-1.w": halves[1]})
+    mountpoint = mounts.mount(nginx.url(name), options=options)
+    # Rank 0's slice strides over every part of the tensor, which come from the cache files.
+    assert (mountpoint / "tp-2" / "rank-0" / "w").read_bytes() == halves[0].tobytes()
+    for entry in cache_files(cache):
+        os.truncate(entry, entry.stat().st_size // 2)
+    drop_page_cache()
+    # Rank 1's slice is copied out of the same parts while their files are cut short.
+    assert (mountpoint / "tp-2" / "rank-1" / "w").read_bytes() == halves[1].tobytes()
+    assert is_mounted(mountpoint) and daemons_serving(mountpoint)

@@ -2,26 +2,23 @@
 stalls), fails a read with EIO after a bounded time while the daemon stays healthy, and never
 mixes the bytes of two versions of an object."""
 import errno
+import os
+import time
 
 import numpy as np
 import pytest
 
-from conftest import is_mounted, run, write_model
-from remote_servers import fault_proxy, nginx, no_proxies, replace_published, tensor_path  # noqa: F401 (fixtures)
+from conftest import is_mounted, run
+from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, replace_published, tensor_path  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
+FAILURE_MEMORY = 2
 
 
 @pytest.fixture
 def model(nginx, tmp_path):
     """A model of a few large tensors, published on nginx; returns (name, tensors)."""
-    rng = np.random.default_rng(7)
-    tensors = {f"layer.{n}": rng.integers(0, 255, size=6 * MiB + n * 4099, dtype=np.uint8) for n in range(3)}
-    name = f"faults/{tmp_path.name}.safetensors"
-    target = nginx.root / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_model(target, tensors)
-    return name, tensors
+    return publish_random_model(nginx, f"faults/{tmp_path.name}.safetensors", "layer", count=3, size=6 * MiB, step=4099, seed=7)
 
 
 def assert_reads_back(mountpoint, tensors):
@@ -70,6 +67,9 @@ def test_a_read_that_keeps_failing_gives_eio_and_the_daemon_stays_healthy(mounts
     assert "503" in log.read_text()
     with fault_proxy.lock:
         fault_proxy.failures.clear()
+    # A failed range fails at once for FAILURE_MEMORY seconds (the kernel's own retry of the
+    # read must not wait out the timeout again); after that, reads try again.
+    time.sleep(FAILURE_MEMORY)
     assert_reads_back(mountpoint, tensors)
 
 
@@ -101,3 +101,29 @@ def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mount
             assert data == tensors[tensor].tobytes()
     lines = [line for line in log.read_text().splitlines() if "changed on the server" in line]
     assert len(lines) == 1 and nginx.url(name) in lines[0], log.read_text()
+
+
+@pytest.mark.parametrize("change, tensor", [("first bytes", "layer.0"), ("size", "layer.2")])
+def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(tensorfs_bin, mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
+    name, _ = model
+    fault_proxy.hide_validators = True
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    log = tmp_path / "daemon.log"
+    result = run(tensorfs_bin, "mount", "--log-file", log, fault_proxy.url(name), mountpoint)
+    assert result.returncode == 0, result.stderr
+    mounts.active.append(mountpoint)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tensorfs: warning: ") and "neither ETag nor Last-Modified" in lines[0], result.stderr
+    assert fault_proxy.url(name) in lines[0]
+    with open(nginx.root / name, "r+b") as published:
+        if change == "size":
+            published.seek(0, os.SEEK_END)
+            published.write(b"\0" * 100)
+        else:
+            published.seek(1000)
+            published.write(b"\xff" * 1000)
+    with pytest.raises(OSError) as failure:
+        tensor_path(mountpoint, tensor).read_bytes()
+    assert failure.value.errno == errno.EIO
+    assert "changed on the server" in log.read_text()

@@ -1,96 +1,107 @@
 import ByteSources
 import SafetensorsFormat
 import Synchronization
-
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where one part of one object version lives in the cache.
-struct CacheEntryName: Hashable, Sendable {
-    /// Sixteen hex digits naming the object version (a hash of its identity).
-    var object: String
-    /// The part number.
-    var part: UInt64
-
-    /// The path below the cache's root.
-    var relativePath: String { "\(object)/\(part)" }
-}
-
 /// Fetched parts on disk, kept across reads and remounts within a size bound, the least
 /// recently used removed first. Entries are keyed by the object's location and version (ETag or
 /// Last-Modified, and size), so a changed object never finds old bytes; each entry checks itself
-/// when opened, so a torn or corrupted one is removed and refetched. Entries are served from
-/// read-only mappings, like local files.
+/// as it is read, so a torn or corrupted one is removed and refetched.
 ///
 /// Files are written to a temporary name and renamed into place, so readers (other mounts
-/// sharing the directory too) see whole entries or none.
+/// sharing the directory too) see whole entries or none. Everything happens through open
+/// directories, never following a symbolic link, and only regular files are read: what else
+/// appears in the cache is removed (links themselves, never what they point at) or left alone.
+/// Entries are 0600 in folders of 0700, so other users cannot read the bytes of private models.
 final class DiskCache: Sendable {
-    /// The directory entries live in (`DIR/v1`).
-    let root: String
+    /// The folder entries live in (`DIR/v1`), for messages.
+    let rootPath: String
     /// The most bytes the entries may take.
     let capacity: UInt64
+    private let root: OpenDirectory
     private let log: EventLog
+    private let buffers: BufferPool
     private let recency = Mutex(RecencyList<String>())
     private let temporaryCounter = Mutex(0)
     private let reportedWriteFailure = Mutex(false)
 
-    /// Opens (creating if needed) the cache in `directory`, holding at most `capacity` bytes.
-    init(directory: String, capacity: UInt64, log: EventLog) throws(RemoteSetupError) {
-        root = (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/v1"
+    /// Opens (creating if needed) the cache in `directory`, holding at most `capacity` bytes and
+    /// reading entries into memory from `buffers`; refuses a directory that is not safe to use.
+    init(directory: String, capacity: UInt64, log: EventLog, buffers: BufferPool) throws(RemoteSetupError) {
+        root = try CacheDirectory.open(directory)
+        rootPath = (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/" + CacheDirectory.entriesFolder
         self.capacity = capacity
         self.log = log
-        for path in [directory, root] where mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw RemoteSetupError(description: "\(directory): cannot create the cache directory: \(String(cString: strerror(errno)))")
-        }
-        guard access(root, W_OK | X_OK) == 0 else {
-            throw RemoteSetupError(description: "\(directory): cannot write to the cache directory: \(String(cString: strerror(errno)))")
-        }
+        self.buffers = buffers
         scan()
     }
 
-    /// The entry `name` if it holds `identity` and covers `need` and passes its checks; nil
-    /// otherwise (a damaged entry is removed).
-    func load(_ name: CacheEntryName, identity: String, covering need: ByteRange) -> Fragment? {
-        let path = root + "/" + name.relativePath
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        switch verify(descriptor, identity: identity) {
+    /// The entry `name`, read into memory, if it holds `identity` and covers `need` (within the
+    /// part's range `part`) and passes its checks; nil otherwise (a damaged entry is removed).
+    func load(_ name: CacheEntryName, identity: String, covering need: ByteRange, within part: ByteRange) -> Fragment? {
+        guard let folder = folder(name.object, creating: false) else { return nil }
+        let entry = String(name.part)
+        let file: FileDescriptor
+        do throws(Errno) {
+            file = try folder.openFile(named: entry)
+        } catch .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            removeStranger(entry, in: folder, path: name.relativePath)
+            return nil
+        }
+        defer { try? file.close() }
+        guard let status = try? file.stat() else { return nil }
+        guard status.type == .regular else {
+            removeStranger(entry, in: folder, path: name.relativePath)
+            return nil
+        }
+        switch read(file, fileSize: Int(status.size), identity: identity, covering: need, within: part) {
         case .failure(let defect):
-            log.write(.warning, "cache entry \(path) has \(defect.reason); removing it and fetching the part again")
+            log.write(.warning, "cache entry \(rootPath)/\(name.relativePath) has \(defect.reason); removing it and fetching the part again")
             remove(name.relativePath)
             return nil
-        case .success(let (trailer, fileSize)):
-            guard trailer.range.contains(need) else { return nil }
-            guard let mapping = mmap(nil, fileSize, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else { return nil }
-            futimens(descriptor, nil)
-            recency.withLock { $0.touch(name.relativePath, weight: UInt64(fileSize)) }
-            return Fragment(range: trailer.range, mapping: mapping, length: fileSize)
+        case .success(nil):
+            return nil
+        case .success(let (fragment, fileSize)?):
+            _ = try? systemCall { futimens(file.rawValue, nil) }
+            recency.withLock { $0.touch(name.relativePath, weight: fileSize) }
+            return fragment
         }
     }
 
-    /// Writes `fragment` as entry `name` of `identity`, replacing what was there, then removes
-    /// the least recently used entries beyond the capacity.
+    /// Writes `fragment` as entry `name` of `identity`, replacing what was there unless that
+    /// already holds all of its bytes, then removes the least recently used entries beyond the
+    /// capacity.
     func store(_ fragment: Fragment, as name: CacheEntryName, identity: String) {
         let trailer = CacheEntryFormat.encode(CacheEntryFormat.Trailer(
             range: fragment.range, dataHash: XXHash64.hash(fragment.bytes), identity: identity))
         let size = UInt64(fragment.bytes.count + trailer.count)
-        guard size <= capacity else { return }
-        let directory = root + "/" + name.object
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST { return reportWriteFailure(directory) }
+        guard size <= capacity, let folder = folder(name.object, creating: true) else { return }
+        let entry = String(name.part)
+        if let stored = storedRange(of: entry, in: folder, identity: identity), stored.contains(fragment.range) { return }
         let number = temporaryCounter.withLock { counter in
             counter += 1
             return counter
         }
-        let temporary = "\(directory)/.\(name.part).tmp.\(getpid()).\(number)"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return reportWriteFailure(temporary) }
-        let written = writeAll(descriptor, fragment.bytes) && trailer.withUnsafeBytes { writeAll(descriptor, $0) }
-        close(descriptor)
-        guard written, rename(temporary, root + "/" + name.relativePath) == 0 else {
-            unlink(temporary)
-            return reportWriteFailure(temporary)
+        let temporary = ".\(entry).tmp.\(getpid()).\(number)"
+        do {
+            let file = try folder.openFile(named: temporary, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
+            do {
+                defer { try? file.close() }
+                try file.writeAll(fragment.bytes)
+                try file.writeAll(trailer)
+            } catch {
+                try? folder.removeFile(named: temporary)
+                throw error
+            }
+            try folder.rename(temporary, to: entry)
+        } catch {
+            try? folder.removeFile(named: temporary)
+            return reportWriteFailure(name.relativePath, error)
         }
         let victims = recency.withLock { list -> [String] in
             list.touch(name.relativePath, weight: size)
@@ -104,71 +115,115 @@ final class DiskCache: Sendable {
         recency.withLock { $0.totalWeight }
     }
 
-    // MARK: Checks
+    // MARK: Reading entries
 
-    private func verify(_ descriptor: Int32, identity: String) -> Result<(CacheEntryFormat.Trailer, Int), CacheEntryDefect> {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return .failure(CacheEntryDefect(reason: "no readable file")) }
-        let fileSize = Int(status.st_size)
-        guard fileSize >= CacheEntryFormat.tailLength,
-              let tail = readExactly(descriptor, count: CacheEntryFormat.tailLength, at: fileSize - CacheEntryFormat.tailLength),
-              let trailerLength = CacheEntryFormat.trailerLength(tail: tail),
-              trailerLength <= fileSize,
-              let trailerBytes = readExactly(descriptor, count: trailerLength, at: fileSize - trailerLength) else {
-            return .failure(CacheEntryDefect(reason: "no trailer (a torn write?)"))
-        }
+    /// The entry open at `file` (`fileSize` bytes) in memory with its size, after its checks: its trailer names `identity` and a range within `part`, whose bytes match their
+    /// checksum. Nil when it is sound but lacks bytes of `need`.
+    private func read(_ file: FileDescriptor, fileSize: Int, identity: String, covering need: ByteRange, within part: ByteRange) -> Result<(Fragment, UInt64)?, CacheEntryDefect> {
         let trailer: CacheEntryFormat.Trailer
-        switch CacheEntryFormat.decode(trailerBytes) {
-        case .success(let decoded): trailer = decoded
+        switch readTrailer(file, fileSize: fileSize) {
+        case .success(let decoded): trailer = decoded.trailer
         case .failure(let defect): return .failure(defect)
         }
         guard trailer.identity == identity else { return .failure(CacheEntryDefect(reason: "another object's bytes")) }
-        guard UInt64(fileSize - trailerLength) == trailer.range.count else {
-            return .failure(CacheEntryDefect(reason: "the wrong length (a torn write?)"))
+        guard part.contains(trailer.range) else { return .failure(CacheEntryDefect(reason: "bytes of another part")) }
+        guard trailer.range.contains(need) else { return .success(nil) }
+        let buffer = buffers.take(count: Int(trailer.range.count))
+        let fragment = Fragment(range: trailer.range, buffer: buffer, pool: buffers)
+        let target = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: Int(trailer.range.count))
+        guard (try? file.readFully(into: target, at: 0)) == target.count else {
+            return .failure(CacheEntryDefect(reason: "fewer bytes than its trailer says (a torn write?)"))
         }
-        guard hashOfData(descriptor, count: Int(trailer.range.count)) == trailer.dataHash else {
+        guard XXHash64.hash(UnsafeRawBufferPointer(target)) == trailer.dataHash else {
             return .failure(CacheEntryDefect(reason: "bytes that fail their checksum"))
         }
-        return .success((trailer, fileSize))
+        return .success((fragment, UInt64(fileSize)))
     }
 
-    /// XXH64 of the first `count` bytes, read with `pread` rather than through a mapping, so
-    /// that a file truncated meanwhile fails the check instead of raising SIGBUS.
-    private func hashOfData(_ descriptor: Int32, count: Int) -> UInt64? {
-        var hasher = XXHash64()
-        let chunkSize = 1 << 20
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 4096)
-        defer { chunk.deallocate() }
-        var offset = 0
-        while offset < count {
-            let wanted = min(chunkSize, count - offset)
-            let got = pread(descriptor, chunk.baseAddress, wanted, off_t(offset))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return nil }
-            hasher.update(UnsafeRawBufferPointer(rebasing: chunk[..<got]))
-            offset += got
+    /// The trailer of the entry open at `file`, `fileSize` bytes long, after checking that it
+    /// is whole and that the file holds exactly the bytes it announces.
+    private func readTrailer(_ file: FileDescriptor, fileSize: Int) -> Result<(trailer: CacheEntryFormat.Trailer, length: Int), CacheEntryDefect> {
+        let torn = CacheEntryDefect(reason: "no trailer (a torn write?)")
+        guard fileSize >= CacheEntryFormat.tailLength,
+              let tail = try? file.readFully(count: CacheEntryFormat.tailLength, at: fileSize - CacheEntryFormat.tailLength),
+              let length = CacheEntryFormat.trailerLength(tail: tail), length <= fileSize,
+              let bytes = try? file.readFully(count: length, at: fileSize - length) else {
+            return .failure(torn)
         }
-        return hasher.finalize()
+        switch CacheEntryFormat.decode(bytes) {
+        case .success(let trailer):
+            guard UInt64(fileSize - length) == trailer.range.count else {
+                return .failure(CacheEntryDefect(reason: "the wrong length (a torn write?)"))
+            }
+            return .success((trailer, length))
+        case .failure(let defect):
+            return .failure(defect)
+        }
+    }
+
+    /// The range the entry `entry` of `folder` holds for `identity`, by its trailer alone.
+    private func storedRange(of entry: String, in folder: OpenDirectory, identity: String) -> ByteRange? {
+        guard let file = try? folder.openFile(named: entry) else { return nil }
+        defer { try? file.close() }
+        guard let status = try? file.stat(), status.type == .regular,
+              case .success(let found) = readTrailer(file, fileSize: Int(status.size)), found.trailer.identity == identity else { return nil }
+        return found.trailer.range
     }
 
     // MARK: Housekeeping
 
+    /// The folder of `object`, made (0700) if asked and missing; nil when it cannot be had,
+    /// such as when a symbolic link or a file is in its place.
+    private func folder(_ object: String, creating: Bool) -> OpenDirectory? {
+        do throws(Errno) {
+            if creating {
+                do throws(Errno) {
+                    try root.makeDirectory(named: object, permissions: .ownerReadWriteExecute)
+                } catch .fileExists {
+                }
+            }
+            return try root.openDirectory(named: object)
+        } catch .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            removeStranger(object, in: root, path: object)
+            if creating { reportWriteFailure(object, error) }
+            return nil
+        }
+    }
+
     /// Learns what is on disk, oldest use first (file times carry it across remounts), removes
-    /// temporary files a crash left, and trims to the capacity.
+    /// temporary files a crash left and anything but files and folders, and trims to the
+    /// capacity.
     private func scan() {
         var found: [(path: String, size: UInt64, time: timespec)] = []
-        for object in (try? OpenDirectory.open(root).entryNames()) ?? [] {
-            let directory = root + "/" + object
-            for entry in (try? OpenDirectory.open(directory).entryNames()) ?? [] {
-                let path = directory + "/" + entry
-                if entry.hasPrefix(".") {
-                    unlink(path)
-                    continue
-                }
-                var status = stat()
-                guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
-                found.append((object + "/" + entry, UInt64(status.st_size), status.st_mtim))
+        var strangers: [String] = []
+        for object in (try? root.entryNames()) ?? [] {
+            guard let status = try? root.status(of: object) else { continue }
+            guard status.type == .directory else {
+                strangers.append(describe(object, status.type))
+                try? root.removeFile(named: object)
+                continue
             }
+            guard let folder = try? root.openDirectory(named: object) else { continue }
+            for entry in (try? folder.entryNames()) ?? [] {
+                guard let status = try? folder.status(of: entry) else { continue }
+                switch status.type {
+                case .regular where entry.hasPrefix("."):
+                    try? folder.removeFile(named: entry)
+                case .regular:
+                    found.append((object + "/" + entry, UInt64(status.size), status.st_mtim))
+                case .directory:
+                    strangers.append(describe(object + "/" + entry, status.type) + ", left alone")
+                default:
+                    strangers.append(describe(object + "/" + entry, status.type))
+                    try? folder.removeFile(named: entry)
+                }
+            }
+        }
+        if !strangers.isEmpty {
+            let shown = strangers.prefix(5).joined(separator: ", ") + (strangers.count > 5 ? ", …" : "")
+            log.write(.warning, "the cache \(rootPath) held \(strangers.count) \(strangers.count == 1 ? "entry" : "entries") that \(strangers.count == 1 ? "is" : "are") no cache file, never followed and removed: \(shown)")
         }
         found.sort { ($0.time.tv_sec, $0.time.tv_nsec) < ($1.time.tv_sec, $1.time.tv_nsec) }
         let victims = recency.withLock { list -> [String] in
@@ -178,57 +233,48 @@ final class DiskCache: Sendable {
         for victim in victims { unlinkEntry(victim) }
     }
 
+    /// `name` with what it is, for the log.
+    private func describe(_ name: String, _ type: FileType) -> String {
+        let kind = switch type {
+        case .symbolicLink: "a symbolic link"
+        case .fifo: "a FIFO"
+        case .socket: "a socket"
+        case .characterSpecial, .blockSpecial: "a device"
+        case .directory: "a directory"
+        case .regular: "a file outside any object's folder"
+        default: "not a regular file"
+        }
+        return "\(name) (\(kind))"
+    }
+
+    /// Removes `name` from `folder` (at `path` in the cache) if it is neither a file nor a
+    /// folder but stands where one belongs (a link is removed itself, never what it points
+    /// at), and says so in the log.
+    private func removeStranger(_ name: String, in folder: OpenDirectory, path: String) {
+        guard let status = try? folder.status(of: name), status.type != .regular, status.type != .directory else { return }
+        try? folder.removeFile(named: name)
+        log.write(.warning, "the cache held \(rootPath)/\(describe(path, status.type)) where a cache file or folder belongs; removed it, never followed")
+    }
+
     private func remove(_ relativePath: String) {
         _ = recency.withLock { $0.remove(relativePath) }
         unlinkEntry(relativePath)
     }
 
     private func unlinkEntry(_ relativePath: String) {
-        unlink(root + "/" + relativePath)
-        if let slash = relativePath.firstIndex(of: "/") {
-            rmdir(root + "/" + relativePath[..<slash])
-        }
+        guard let slash = relativePath.firstIndex(of: "/") else { return }
+        let object = String(relativePath[..<slash])
+        try? folder(object, creating: false)?.removeFile(named: String(relativePath[relativePath.index(after: slash)...]))
+        try? root.removeDirectory(named: object)
     }
 
-    private func reportWriteFailure(_ path: String) {
-        let code = errno
+    private func reportWriteFailure(_ relativePath: String, _ error: any Error) {
         let first = reportedWriteFailure.withLock { reported in
             defer { reported = true }
             return !reported
         }
         if first {
-            log.write(.warning, "cannot write to the cache (\(path): \(String(cString: strerror(code)))); reads go on without caching what fails")
+            log.write(.warning, "cannot write to the cache (\(rootPath)/\(relativePath): \(error)); reads go on without caching what fails")
         }
     }
-}
-
-/// Exactly `count` bytes at `offset`, or nil.
-func readExactly(_ descriptor: Int32, count: Int, at offset: Int) -> [UInt8]? {
-    var bytes = [UInt8](repeating: 0, count: count)
-    var done = 0
-    while done < count {
-        let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-        if got < 0 && errno == EINTR { continue }
-        guard got > 0 else { return nil }
-        done += got
-    }
-    return bytes
-}
-
-/// Writes all of `bytes`; false on failure.
-func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-    var done = 0
-    while done < bytes.count {
-        let count = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-        if count < 0 && errno == EINTR { continue }
-        guard count > 0 else { return false }
-        done += count
-    }
-    return true
-}
-
-/// Why remote reading could not be set up (a cache directory that cannot be used, say).
-public struct RemoteSetupError: Error, Sendable, CustomStringConvertible {
-    /// One line for the user.
-    public var description: String
 }

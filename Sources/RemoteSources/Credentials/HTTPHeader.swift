@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 
 /// A header sent with every request to an HTTP source's own origin, given as
 /// `--header 'Name: value'` (a bearer token, say). It prints with its value redacted.
@@ -45,8 +43,11 @@ public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
     public static func parseArgument(_ argument: String) throws(HTTPHeaderError) -> [HTTPHeader] {
         guard argument.hasPrefix("@") else { return [try HTTPHeader(parsing: argument)] }
         let path = String(argument.dropFirst())
-        guard let text = readSmallFile(path) else {
-            throw HTTPHeaderError(description: "cannot read the header file \(path): \(String(cString: strerror(errno)))")
+        let text: String
+        do {
+            text = try readSmallFile(path)
+        } catch {
+            throw HTTPHeaderError(description: "cannot read the header file \(path): \(error)")
         }
         var headers: [HTTPHeader] = []
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) where !line.trimmingWhitespace().isEmpty {
@@ -88,19 +89,22 @@ public struct HTTPHeaderError: Error, Hashable, Sendable, CustomStringConvertibl
     public var description: String
 }
 
-/// The contents of a small text file, or nil with errno set.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 << 10)
-    while bytes.count < limit {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { continue }
-        if count < 0 { return nil }
-        if count == 0 { break }
-        bytes += chunk[..<count]
+/// The contents of a small text file (its first `limit` bytes), read in sequence so that a pipe
+/// (`--header @<(...)` in a shell) works too.
+func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
+    do {
+        let file = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+        return try file.closeAfter {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            while bytes.count < limit {
+                let count = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
+                if count == 0 { break }
+                bytes += chunk[..<count]
+            }
+            return String(decoding: bytes.prefix(limit), as: UTF8.self)
+        }
+    } catch {
+        throw error as? Errno ?? .ioError
     }
-    return String(decoding: bytes, as: UTF8.self)
 }

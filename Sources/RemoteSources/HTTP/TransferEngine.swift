@@ -8,7 +8,7 @@ import Glibc
 /// submits a transfer and gets its result through a completion handler, so many requests are
 /// in flight at once (across and within objects) over reused connections, and nothing blocks
 /// but the callers that choose to wait.
-final class TransferEngine: @unchecked Sendable {
+final class TransferEngine: Transport, @unchecked Sendable {
     /// Timeouts every transfer gets.
     struct Timeouts: Sendable {
         /// How long connecting may take.
@@ -16,26 +16,35 @@ final class TransferEngine: @unchecked Sendable {
         /// A transfer that receives nothing for this many seconds is abandoned (and retried by
         /// its caller).
         var stallSeconds = 10
-        /// How often stalls are looked for.
+        /// How often stalls and deadlines are looked for.
         var watchdogMilliseconds: UInt64 = 250
     }
 
     private let multi: UnsafeMutableRawPointer
     private let timeouts: Timeouts
+    private let shouldAbandon: @Sendable () -> Bool
     /// Transfers submitted from any thread, with the time they may start.
-    private let submissions = Mutex<[(transfer: Transfer, notBefore: UInt64)]>([])
+    private let submissions = Mutex<[(transfer: CurlTransfer, notBefore: UInt64)]>([])
     // The rest belongs to the engine's thread.
-    private var running: [UnsafeMutableRawPointer: Transfer] = [:]
-    private var delayed: [(transfer: Transfer, notBefore: UInt64)] = []
+    private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var delayed: [(transfer: CurlTransfer, notBefore: UInt64)] = []
     private var idleHandles: [UnsafeMutableRawPointer] = []
+    private var abandoned = false
+    private var nextWatch: UInt64 = 0
 
     private static let globalInit: Void = { curl_global_init(ccurl_global_all) }()
 
-    /// Starts an engine whose thread runs for the life of the process.
-    init(timeouts: Timeouts = Timeouts(), connectionsPerHost: Int = 32) {
+    /// What an abandoned transfer ends with.
+    static let abandonedMessage = "the mount is ending"
+
+    /// Starts an engine whose thread runs for the life of the process. Once `shouldAbandon`
+    /// (asked a few times a second) returns true, every transfer ends at once as failed, and so
+    /// does every later one: for a daemon whose mount has ended while threads still wait.
+    init(timeouts: Timeouts = Timeouts(), connectionsPerHost: Int = 32, shouldAbandon: @escaping @Sendable () -> Bool = { false }) {
         _ = Self.globalInit
         multi = curl_multi_init()
         self.timeouts = timeouts
+        self.shouldAbandon = shouldAbandon
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, connectionsPerHost)
         ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, connectionsPerHost * 2)
         var thread = pthread_t()
@@ -46,18 +55,10 @@ final class TransferEngine: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// Queues `transfer`, to start after `delayMilliseconds`.
-    func submit(_ transfer: Transfer, delayMilliseconds: UInt64 = 0) {
-        let notBefore = delayMilliseconds == 0 ? 0 : MonotonicClock.milliseconds() + delayMilliseconds
-        submissions.withLock { $0.append((transfer, notBefore)) }
+    func send(_ exchange: Exchange, afterMilliseconds delay: UInt64) {
+        let notBefore = delay == 0 ? 0 : MonotonicClock.milliseconds() + delay
+        submissions.withLock { $0.append((CurlTransfer(exchange), notBefore)) }
         curl_multi_wakeup(multi)
-    }
-
-    /// Sends `request` and waits for the result.
-    func perform(_ request: HTTPRequest, sink: BodySink) -> TransferResult {
-        let done = Completion<TransferResult>()
-        submit(Transfer(request: request, sink: sink) { done.finish($0) })
-        return done.wait()
     }
 
     // MARK: The engine's thread
@@ -70,7 +71,10 @@ final class TransferEngine: @unchecked Sendable {
                 return pending
             }
             delayed += incoming
-            var stillDelayed: [(transfer: Transfer, notBefore: UInt64)] = []
+            if abandoned {
+                abandonWaiting()
+            }
+            var stillDelayed: [(transfer: CurlTransfer, notBefore: UInt64)] = []
             for entry in delayed {
                 if entry.notBefore <= now { start(entry.transfer) } else { stillDelayed.append(entry) }
             }
@@ -82,13 +86,16 @@ final class TransferEngine: @unchecked Sendable {
                 guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
                 finish(handle, code: message.pointee.data.result)
             }
-            abandonStalledTransfers()
+            if now >= nextWatch {
+                nextWatch = now + timeouts.watchdogMilliseconds
+                watch(now: now)
+            }
             let nextStart = delayed.map(\.notBefore).min().map { $0 > now ? $0 - now : 0 } ?? timeouts.watchdogMilliseconds
             curl_multi_poll(multi, nil, 0, Int32(min(nextStart, timeouts.watchdogMilliseconds)), nil)
         }
     }
 
-    private func start(_ transfer: Transfer) {
+    private func start(_ transfer: CurlTransfer) {
         let handle = idleHandles.popLast() ?? curl_easy_init()!
         curl_easy_reset(handle)
         configure(handle, for: transfer)
@@ -97,30 +104,51 @@ final class TransferEngine: @unchecked Sendable {
         curl_multi_add_handle(multi, handle)
     }
 
-    /// Ends transfers that received nothing for the stall timeout. (libcurl's own low-speed
-    /// check averages over seconds of history, so a burst followed by silence goes unnoticed
-    /// for long.)
-    private func abandonStalledTransfers() {
-        let now = MonotonicClock.milliseconds()
+    /// Ends transfers that received nothing for the stall timeout, and those still running at
+    /// their deadline (a server trickling bytes never stalls); ends everything once the owner
+    /// says to abandon. (libcurl's own low-speed check averages over seconds of history, so a
+    /// burst followed by silence goes unnoticed for long.)
+    private func watch(now: UInt64) {
+        if !abandoned && shouldAbandon() {
+            abandoned = true
+            for (handle, transfer) in running {
+                transfer.setErrorMessage(Self.abandonedMessage)
+                finish(handle, code: CURLE_ABORTED_BY_CALLBACK)
+            }
+            abandonWaiting()
+            return
+        }
         let limit = UInt64(timeouts.stallSeconds) * 1000
-        for (handle, transfer) in running where now > transfer.lastActivity + limit {
-            let message = "no data for \(timeouts.stallSeconds) s"
-            message.withCString { text in
-                _ = strncpy(transfer.errorBuffer, text, Int(ccurl_error_size) - 1)
+        for (handle, transfer) in running {
+            if now > transfer.lastActivity + limit {
+                transfer.setErrorMessage("no data for \(timeouts.stallSeconds) s")
+            } else if now >= transfer.exchange.deadline {
+                transfer.setErrorMessage("the answer was still arriving when the time for the read ran out")
+            } else {
+                continue
             }
             finish(handle, code: CURLE_OPERATION_TIMEDOUT)
         }
+    }
+
+    /// Ends the transfers not started yet, after the owner said to abandon.
+    private func abandonWaiting() {
+        let failure = TransportFailure(kind: .permanent, message: Self.abandonedMessage)
+        for entry in delayed {
+            entry.transfer.exchange.completion(TransferResult(head: ResponseHead(), received: 0, body: [], failure: failure))
+        }
+        delayed = []
     }
 
     private func finish(_ handle: UnsafeMutableRawPointer, code: CURLcode) {
         curl_multi_remove_handle(multi, handle)
         guard let transfer = running.removeValue(forKey: handle) else { return }
         idleHandles.append(handle)
-        transfer.completion(transfer.result(code: code))
+        transfer.exchange.completion(transfer.result(code: code))
     }
 
-    private func configure(_ handle: UnsafeMutableRawPointer, for transfer: Transfer) {
-        let request = transfer.request
+    private func configure(_ handle: UnsafeMutableRawPointer, for transfer: CurlTransfer) {
+        let request = transfer.exchange.request
         ccurl_setopt_string(handle, CURLOPT_URL, request.url)
         ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
@@ -159,14 +187,14 @@ final class TransferEngine: @unchecked Sendable {
 }
 
 private let writeBody: ccurl_data_callback = { data, size, count, context in
-    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
     transfer.lastActivity = MonotonicClock.milliseconds()
     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
     return transfer.take(bytes) ? size * count : 0
 }
 
 private let readHeaderLine: ccurl_data_callback = { data, size, count, context in
-    let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context!).takeUnretainedValue()
     transfer.lastActivity = MonotonicClock.milliseconds()
     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
     transfer.head.take(line: Substring(String(decoding: bytes, as: UTF8.self)))

@@ -81,9 +81,6 @@ struct RemoteURL: Hashable, Sendable {
     /// Scheme, host and port: credentials given for one origin never go to another.
     var origin: String { "\(scheme)://\(host):\(port ?? (scheme == "https" ? 443 : 80))" }
 
-    /// Whether the URL carries anything that may be secret (credentials or a query).
-    var hasSecrets: Bool { userInfo != nil || query != nil }
-
     private var authority: String { host + (port.map { ":\($0)" } ?? "") }
 
     /// The URL `reference` names when found in a document at this URL (RFC 3986, section 5.2).

@@ -18,11 +18,7 @@ struct HTTPLocator: SourceLocator {
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
         let endpoint = HTTPObjectEndpoint(url: try url(location), headers: context.settings.headers)
-        do {
-            return try RemoteObjectSource.open(endpoint, context: context)
-        } catch {
-            throw .source(error)
-        }
+        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
     }
 
     func canonical(_ location: String) -> String? {

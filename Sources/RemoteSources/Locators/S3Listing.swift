@@ -1,7 +1,7 @@
 /// Lists the objects directly under an S3 prefix with ListObjectsV2, page by page.
 struct S3Listing {
     let settings: AWSSettings
-    let engine: TransferEngine
+    let transport: any Transport
     let policy: RetryPolicy
 
     /// Why listing failed.
@@ -15,7 +15,7 @@ struct S3Listing {
     /// The names of the objects under `prefix` (its key), relative to it, sorted by their
     /// bytes: those directly under it, or with `recursive` those at any depth (their names
     /// holding `/`).
-    func names(in prefix: S3Location, recursive: Bool = false) throws -> [String] {
+    func names(in prefix: S3Location, recursive: Bool = false) throws(Failure) -> [String] {
         var names: [String] = []
         var continuation: String?
         for _ in 0..<Self.pageLimit {
@@ -45,32 +45,38 @@ struct S3Listing {
             .joined(separator: "&")
     }
 
-    private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws -> [UInt8] {
+    private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws(Failure) -> [UInt8] {
         let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, recursive: recursive, continuation: continuation))
-        let request = S3Requests.signed(url: url, headers: [], range: nil, settings: settings)
-        let deadline = MonotonicClock.milliseconds() + policy.totalMilliseconds
-        var retry = 0
-        while true {
-            let result = engine.perform(request, sink: .collect(limit: 64 << 20))
-            let transient: Bool
-            switch result.head.status {
-            case 200 where result.failure == nil:
-                return result.body
-            case 0:
-                guard let failure = result.failure else { throw Failure(description: "no response") }
-                transient = failure.isTransient && !failure.isUnreachable
-                if !transient { throw Failure(description: failure.message) }
-            case 200, 408, 429, 500...599:
-                transient = true
-            default:
-                throw Failure(description: S3Requests.explain(result))
-            }
-            let delay = policy.delay(beforeRetry: retry, retryAfterSeconds: result.head.retryAfterSeconds)
-            guard transient, MonotonicClock.milliseconds() + delay <= deadline else {
-                throw Failure(description: result.failure?.message ?? S3Requests.explain(result))
-            }
-            retry += 1
-            usleepMilliseconds(delay)
+        let page = ListingPage(
+            endpoint: S3ObjectEndpoint(location: S3Location(bucket: prefix.bucket, key: ""), settings: settings),
+            request: S3Requests.signed(url: url, headers: [], range: nil, settings: settings))
+        switch RetryLoop.run(page, transport: transport, policy: policy) {
+        case .success(let body): return body
+        case .failure(.failed(let reason)), .failure(.changed(let reason)): throw Failure(description: reason)
         }
+    }
+}
+
+/// One page of a listing, fetched whole through the retry loop.
+private final class ListingPage: RetriedFetch {
+    let endpoint: any ObjectEndpoint
+    private let request: HTTPRequest
+
+    /// The most bytes of one page.
+    static let sizeLimit = 64 << 20
+
+    init(endpoint: any ObjectEndpoint, request: HTTPRequest) {
+        self.endpoint = endpoint
+        self.request = request
+    }
+
+    func nextRequest() -> (HTTPRequest, BodySink) {
+        (request, .collect(limit: Self.sizeLimit))
+    }
+
+    func judge(_ result: TransferResult) -> FetchVerdict<[UInt8]> {
+        guard result.head.status == 200 else { return .unhandled }
+        guard let failure = result.failure else { return .finished(.success(result.body)) }
+        return failure.isTransient ? .retry(because: failure.message) : .finished(.failure(.failed(failure.message)))
     }
 }

@@ -28,23 +28,17 @@ struct S3Locator: SourceLocator {
     }
 
     private func list(_ prefix: S3Location, recursive: Bool) throws(ModelError) -> [String] {
+        let listing = S3Listing(settings: try settings(for: prefix.text), transport: context.transport, policy: context.mountPolicy)
         do {
-            return try S3Listing(settings: try settings(for: prefix.text), engine: context.engine, policy: context.mountPolicy)
-                .names(in: prefix, recursive: recursive)
-        } catch let error as S3Listing.Failure {
-            throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
+            return try listing.names(in: prefix, recursive: recursive)
         } catch {
-            throw .unusableSource(prefix.text, reason: "\(error)")
+            throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
         }
     }
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
         let endpoint = S3ObjectEndpoint(location: try self.location(location), settings: try settings(for: location))
-        do {
-            return try RemoteObjectSource.open(endpoint, context: context)
-        } catch {
-            throw .source(error)
-        }
+        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
     }
 
     func canonical(_ location: String) -> String? {

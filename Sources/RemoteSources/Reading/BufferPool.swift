@@ -8,9 +8,13 @@ final class BufferPool: Sendable {
     private let limit: Int
     private let free = Mutex<[Buffer]>([])
 
-    /// A buffer's address, passed between threads but used by one owner at a time.
+    /// Memory from `take`, passed between threads but used by one owner at a time; it goes back
+    /// with `give`.
     struct Buffer: @unchecked Sendable {
-        var pointer: UnsafeMutableRawPointer
+        /// The memory.
+        let pointer: UnsafeMutableRawPointer
+        /// Whether it is one of the pool's buffers (else it was allocated for an odd size).
+        fileprivate let isPooled: Bool
     }
 
     /// A pool of `bufferSize`-byte buffers that keeps at most `limit` unused ones.
@@ -23,23 +27,22 @@ final class BufferPool: Sendable {
         free.withLock { buffers in buffers.forEach { $0.pointer.deallocate() } }
     }
 
-    /// Memory for `count` bytes: a pooled buffer when `count` is most of one, else a new one
-    /// (then `pooled` is false).
-    func take(count: Int) -> (pointer: UnsafeMutableRawPointer, pooled: Bool) {
+    /// Memory for `count` bytes: a pooled buffer when `count` is most of one, else a new one.
+    func take(count: Int) -> Buffer {
         guard count > bufferSize / 2, count <= bufferSize else {
-            return (UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 4096), false)
+            return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 4096), isPooled: false)
         }
-        if let reused = free.withLock({ $0.popLast() }) { return (reused.pointer, true) }
-        return (UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096), true)
+        if let reused = free.withLock({ $0.popLast() }) { return reused }
+        return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096), isPooled: true)
     }
 
-    /// Takes back a buffer from `take` that was pooled.
-    func give(_ pointer: UnsafeMutableRawPointer) {
-        let kept = free.withLock { buffers in
+    /// Takes back memory from `take`: keeps a pooled buffer while there is room, frees the rest.
+    func give(_ buffer: Buffer) {
+        let kept = buffer.isPooled && free.withLock { buffers in
             guard buffers.count < limit else { return false }
-            buffers.append(Buffer(pointer: pointer))
+            buffers.append(buffer)
             return true
         }
-        if !kept { pointer.deallocate() }
+        if !kept { buffer.pointer.deallocate() }
     }
 }

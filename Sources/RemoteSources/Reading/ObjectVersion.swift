@@ -1,5 +1,7 @@
 /// Which version of a remote object was mounted: its size and validators, recorded from the
-/// first response. Every later request is conditional on them, so bytes of two versions never mix.
+/// first response. Every later request is conditional on the validators and every answer is
+/// checked against the size, so bytes of two versions never mix when the server sends an ETag
+/// or a Last-Modified (without either, see `MountedObject`).
 struct ObjectVersion: Hashable, Sendable {
     /// The object's size in bytes.
     var size: UInt64
@@ -27,7 +29,7 @@ struct ObjectVersion: Hashable, Sendable {
         if let etag, let sent = head.etag, sent != etag {
             return "its ETag was \(etag) and is now \(sent)"
         }
-        if let total = head.contentRange?.total, total != size {
+        if let total = head.contentRange?.total ?? (head.status == 200 ? head.contentLength : nil), total != size {
             return "it was \(size) bytes and is now \(total)"
         }
         if etag == nil, let lastModified, let sent = head.lastModified, sent != lastModified {

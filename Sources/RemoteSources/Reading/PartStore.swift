@@ -2,7 +2,6 @@ import ByteSources
 import SafetensorsFormat
 import Synchronization
 
-
 /// A part of an object: objects are read in aligned parts of a fixed size.
 struct PartKey: Hashable, Sendable {
     /// The object's number in its context.
@@ -20,6 +19,10 @@ final class PendingPart: Sendable {
 /// The fetched parts of all objects of a mount, in memory within a budget: the least recently
 /// used go first. Each part holds one fragment, a contiguous range of it; a fetch widens it.
 /// At most one fetch per part runs at a time; parts of one object are fetched in parallel.
+///
+/// A failed fetch is remembered for a few seconds: reads of the bytes it was after fail at once
+/// with its error instead of trying again. The kernel retries a read that failed, and without
+/// this memory each try would wait out the whole read timeout again.
 final class PartStore: Sendable {
     /// What a reader should do about a part.
     enum Claim {
@@ -30,27 +33,45 @@ final class PartStore: Sendable {
         /// The caller fetches: the part's range `target` (which holds `existing`, if any, whose
         /// bytes need no fetching), then calls `finish`.
         case fetch(PendingPart, target: ByteRange, existing: Fragment?)
+        /// A fetch of these bytes failed moments ago, with this error.
+        case failed(ByteSourceError)
     }
 
     private struct Slot {
         var fragment: Fragment?
         var pending: PendingPart?
-        var pendingBytes: UInt64 = 0
+        var pendingRange: ByteRange?
+        var failure: (range: ByteRange, error: ByteSourceError, until: UInt64)?
     }
 
     private struct State {
         var slots: [PartKey: Slot] = [:]
         var recency = RecencyList<PartKey>()
         var inFlightBytes: UInt64 = 0
+
+        /// Forgets the slot of `key` once it holds nothing: no fragment, no fetch, no failure.
+        mutating func dropIfEmpty(_ key: PartKey) {
+            if let slot = slots[key], slot.fragment == nil, slot.pending == nil, slot.failure == nil { slots[key] = nil }
+        }
     }
 
     private let state = Mutex(State())
+    private let now: @Sendable () -> UInt64
     /// The most fetched bytes kept in memory.
     let budget: UInt64
+    /// How long a failed fetch is remembered, in milliseconds.
+    let failureMemory: UInt64
 
-    /// A store keeping at most `budget` bytes (a part being read can exceed it briefly).
-    init(budget: UInt64) {
+    /// How long a failed fetch is remembered by default: long enough for the kernel's retry of
+    /// a failed read, short enough that a reader trying again a little later gets a new fetch.
+    static let defaultFailureMemory: UInt64 = 2_000
+
+    /// A store keeping at most `budget` bytes (a part being read can exceed it briefly) that
+    /// remembers failures for `failureMemory` milliseconds of `now`'s clock.
+    init(budget: UInt64, failureMemory: UInt64 = PartStore.defaultFailureMemory, now: @escaping @Sendable () -> UInt64 = MonotonicClock.milliseconds) {
         self.budget = budget
+        self.failureMemory = failureMemory
+        self.now = now
     }
 
     /// What to do to read `need` of part `key`; a fetch would get `target` (which holds `need`).
@@ -62,11 +83,18 @@ final class PartStore: Sendable {
                 return .ready(fragment)
             }
             if let pending = slot.pending { return .wait(pending) }
+            if let failure = slot.failure {
+                if now() < failure.until {
+                    if failure.range.clamped(to: need) != nil { return .failed(failure.error) }
+                } else {
+                    slot.failure = nil
+                }
+            }
             let existing = slot.fragment
             let widened = existing.map { ByteRange(start: min($0.range.start, target.start), end: max($0.range.end, target.end)) } ?? target
             let pending = PendingPart()
             slot.pending = pending
-            slot.pendingBytes = widened.count
+            slot.pendingRange = widened
             state.inFlightBytes += widened.count
             state.slots[key] = slot
             return .fetch(pending, target: widened, existing: existing)
@@ -82,18 +110,22 @@ final class PartStore: Sendable {
     /// parts past the budget) and wakes the waiters.
     func finish(_ pending: PendingPart, of key: PartKey, with result: Result<Fragment, ByteSourceError>) {
         state.withLock { state in
-            guard var slot = state.slots[key], slot.pending === pending else { return }
-            state.inFlightBytes -= slot.pendingBytes
+            guard var slot = state.slots[key], slot.pending === pending, let fetched = slot.pendingRange else { return }
+            state.inFlightBytes -= fetched.count
             slot.pending = nil
-            slot.pendingBytes = 0
-            if case .success(let fragment) = result {
+            slot.pendingRange = nil
+            switch result {
+            case .success(let fragment):
                 slot.fragment = fragment
+                slot.failure = nil
                 state.recency.touch(key, weight: fragment.range.count)
+            case .failure(let error):
+                slot.failure = (fetched, error, now() + failureMemory)
             }
-            state.slots[key] = slot.fragment == nil ? nil : slot
+            state.slots[key] = slot.fragment == nil && slot.failure == nil ? nil : slot
             for victim in state.recency.evict(downTo: budget, keeping: key) {
                 state.slots[victim]?.fragment = nil
-                if state.slots[victim]?.pending == nil { state.slots[victim] = nil }
+                state.dropIfEmpty(victim)
             }
         }
         pending.outcome.finish(result)
@@ -105,7 +137,7 @@ final class PartStore: Sendable {
             guard state.slots[key]?.fragment != nil else { return }
             state.recency.remove(key)
             state.slots[key]?.fragment = nil
-            if state.slots[key]?.pending == nil { state.slots[key] = nil }
+            state.dropIfEmpty(key)
         }
     }
 
@@ -114,3 +146,4 @@ final class PartStore: Sendable {
         state.withLock { $0.recency.totalWeight }
     }
 }
+

@@ -36,19 +36,3 @@ final class Completion<Value: Sendable>: @unchecked Sendable {
         return value!
     }
 }
-
-/// Milliseconds of a clock that never jumps.
-enum MonotonicClock {
-    static func milliseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
-    }
-}
-
-/// Sleeps the calling thread.
-func usleepMilliseconds(_ milliseconds: UInt64) {
-    var remaining = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
-    var request = remaining
-    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-}

@@ -12,7 +12,6 @@ import Testing
         #expect(url.query == "sig=abc")
         #expect(url.display == "https://hub.example:8443/org/model/main/model.safetensors")
         #expect(url.text == "https://user:pw@hub.example:8443/org/model/main/model.safetensors?sig=abc")
-        #expect(url.hasSecrets)
     }
 
     @Test func theOriginNamesSchemeHostAndEffectivePort() throws {

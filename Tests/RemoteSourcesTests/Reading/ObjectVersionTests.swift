@@ -29,4 +29,14 @@ import Testing
         shorter.take(line: "Content-Range: bytes 0-9/999")
         #expect(version.mismatch(with: shorter)?.contains("999") == true)
     }
+
+    @Test func aWholeAnswerOfAnotherLengthIsAnotherVersion() {
+        let version = ObjectVersion(size: 1000, etag: nil, lastModified: nil)
+        var head = ResponseHead()
+        head.take(line: "HTTP/1.1 200 OK")
+        head.take(line: "Content-Length: 1000")
+        #expect(version.mismatch(with: head) == nil)
+        head.take(line: "Content-Length: 1001")
+        #expect(version.mismatch(with: head)?.contains("1001") == true)
+    }
 }

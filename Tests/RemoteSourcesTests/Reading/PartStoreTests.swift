@@ -1,68 +1,67 @@
 @testable import RemoteSources
 import ByteSources
 import SafetensorsFormat
+import Synchronization
 import Testing
 
 @Suite struct PartStoreTests {
-    private func fragment(_ start: UInt64, _ end: UInt64) -> Fragment {
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: Int(end - start), alignment: 16)
-        return Fragment(range: ByteRange(start: start, end: end), memory: memory, pool: nil)
-    }
-
     private func range(_ start: UInt64, _ end: UInt64) -> ByteRange { ByteRange(start: start, end: end) }
 
-    @Test func oneFetchPerPartAtATimeAndItsResultServesLaterReaders() {
+    private let boom = ByteSourceError(source: "x", reason: .remote(detail: "boom"))
+
+    @Test func oneFetchPerPartAtATimeAndItsResultServesLaterReaders() throws {
         let store = PartStore(budget: 1000)
         let key = PartKey(object: 1, part: 0)
-        guard case .fetch(let pending, let target, let existing) = store.claim(key, need: range(0, 10), target: range(0, 100)) else {
-            Issue.record("the first reader fetches")
-            return
-        }
-        #expect(target == range(0, 100) && existing == nil)
-        guard case .wait(let same) = store.claim(key, need: range(50, 60), target: range(0, 100)) else {
-            Issue.record("a second reader waits")
-            return
-        }
-        #expect(same === pending)
-        store.finish(pending, of: key, with: .success(fragment(0, 100)))
-        guard case .ready(let found) = store.claim(key, need: range(50, 60), target: range(0, 100)) else {
-            Issue.record("the part is there")
-            return
-        }
+        let fetch = try #require(store.claim(key, need: range(0, 10), target: range(0, 100)).fetch, "the first reader fetches")
+        #expect(fetch.target == range(0, 100) && fetch.existing == nil)
+        let same = try #require(store.claim(key, need: range(50, 60), target: range(0, 100)).waiting, "a second reader waits")
+        #expect(same === fetch.pending)
+        store.finish(fetch.pending, of: key, with: .success(makeFragment(range(0, 100))))
+        let found = try #require(store.claim(key, need: range(50, 60), target: range(0, 100)).ready, "the part is there")
         #expect(found.range == range(0, 100))
     }
 
-    @Test func aFetchWidensThePartAroundWhatIsThere() {
+    @Test func aFetchWidensThePartAroundWhatIsThere() throws {
         let store = PartStore(budget: 1000)
         let key = PartKey(object: 1, part: 0)
-        guard case .fetch(let first, _, _) = store.claim(key, need: range(40, 50), target: range(40, 50)) else { return }
-        store.finish(first, of: key, with: .success(fragment(40, 50)))
-        guard case .fetch(_, let target, let existing) = store.claim(key, need: range(80, 90), target: range(80, 90)) else {
-            Issue.record("bytes outside the fragment need a fetch")
-            return
-        }
-        #expect(target == range(40, 90))
-        #expect(existing?.range == range(40, 50))
+        let first = try #require(store.claim(key, need: range(40, 50), target: range(40, 50)).fetch)
+        store.finish(first.pending, of: key, with: .success(makeFragment(range(40, 50))))
+        let second = try #require(store.claim(key, need: range(80, 90), target: range(80, 90)).fetch, "bytes outside the fragment need a fetch")
+        #expect(second.target == range(40, 90))
+        #expect(second.existing?.range == range(40, 50))
     }
 
-    @Test func theLeastRecentlyUsedPartsGoPastTheBudgetAndFailuresKeepNothing() {
+    @Test func theLeastRecentlyUsedPartsGoPastTheBudget() throws {
         let store = PartStore(budget: 250)
         for part: UInt64 in 0..<3 {
             let key = PartKey(object: 7, part: part)
-            guard case .fetch(let pending, _, _) = store.claim(key, need: range(part * 100, part * 100 + 100), target: range(part * 100, part * 100 + 100)) else { return }
-            store.finish(pending, of: key, with: .success(fragment(part * 100, part * 100 + 100)))
+            let fetch = try #require(store.claim(key, need: range(part * 100, part * 100 + 100), target: range(part * 100, part * 100 + 100)).fetch)
+            store.finish(fetch.pending, of: key, with: .success(makeFragment(range(part * 100, part * 100 + 100))))
         }
         #expect(store.residentBytes == 200)
-        if case .ready = store.claim(PartKey(object: 7, part: 0), need: range(0, 1), target: range(0, 100)) {
-            Issue.record("the oldest part was evicted")
-        }
-        let failing = PartKey(object: 8, part: 0)
-        guard case .fetch(let pending, _, _) = store.claim(failing, need: range(0, 1), target: range(0, 1)) else { return }
-        store.finish(pending, of: failing, with: .failure(ByteSourceError(source: "x", reason: .remote(detail: "boom"))))
-        guard case .fetch = store.claim(failing, need: range(0, 1), target: range(0, 1)) else {
-            Issue.record("after a failure the next reader fetches again")
-            return
-        }
+        #expect(store.claim(PartKey(object: 7, part: 0), need: range(0, 1), target: range(0, 100)).ready == nil, "the oldest part was evicted")
+    }
+
+    @Test func aFailureFailsReadsOfItsBytesAtOnceUntilItIsForgotten() throws {
+        let clock = Mutex<UInt64>(0)
+        let store = PartStore(budget: 1000, failureMemory: 5_000, now: { clock.withLock { $0 } })
+        let key = PartKey(object: 8, part: 0)
+        let fetch = try #require(store.claim(key, need: range(0, 10), target: range(0, 100)).fetch)
+        store.finish(fetch.pending, of: key, with: .failure(boom))
+        #expect(store.residentBytes == 0)
+        clock.withLock { $0 = 4_999 }
+        let remembered = try #require(store.claim(key, need: range(90, 95), target: range(0, 100)).failedWith, "the kernel's retry fails at once")
+        #expect(remembered.description.contains("boom"))
+        clock.withLock { $0 = 5_000 }
+        #expect(store.claim(key, need: range(90, 95), target: range(0, 100)).fetch != nil, "after a while a read tries again")
+    }
+
+    @Test func aFailureLeavesOtherBytesOfThePartToBeFetched() throws {
+        let store = PartStore(budget: 1000)
+        let key = PartKey(object: 8, part: 0)
+        let fetch = try #require(store.claim(key, need: range(0, 10), target: range(0, 100)).fetch)
+        store.finish(fetch.pending, of: key, with: .failure(boom))
+        #expect(store.claim(key, need: range(100, 110), target: range(100, 200)).fetch != nil)
     }
 
     @Test func readAheadIsAdmittedWhileFetchesTakeUnderHalfTheBudget() {
@@ -71,5 +70,31 @@ import Testing
         _ = store.claim(PartKey(object: 1, part: 0), need: range(0, 400), target: range(0, 400))
         #expect(store.admitsReadahead(100))
         #expect(!store.admitsReadahead(101))
+    }
+}
+
+extension PartStore.Claim {
+    /// The fetch the caller is to make, if that is the claim.
+    var fetch: (pending: PendingPart, target: ByteRange, existing: Fragment?)? {
+        if case .fetch(let pending, let target, let existing) = self { return (pending, target, existing) }
+        return nil
+    }
+
+    /// The fetch to wait for, if that is the claim.
+    var waiting: PendingPart? {
+        if case .wait(let pending) = self { return pending }
+        return nil
+    }
+
+    /// The fragment that is there, if that is the claim.
+    var ready: Fragment? {
+        if case .ready(let fragment) = self { return fragment }
+        return nil
+    }
+
+    /// The remembered failure, if that is the claim.
+    var failedWith: ByteSourceError? {
+        if case .failed(let error) = self { return error }
+        return nil
     }
 }
