@@ -54,20 +54,8 @@ final class ModelDirectory {
 
 /// The bytes of a safetensors file holding F32 vectors, in the order given.
 func safetensorsBytes(_ tensors: [(name: String, values: [Float])], metadata: [String: String]? = nil) -> [UInt8] {
-    var entries: [String] = []
-    if let metadata {
-        let pairs = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
-        entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
-    }
-    var data: [UInt8] = []
-    for tensor in tensors {
-        let begin = data.count
-        data += f32Bytes(tensor.values)
-        entries.append("\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.values.count)],\"data_offsets\":[\(begin),\(data.count)]}")
-    }
-    var header = Array("{\(entries.joined(separator: ","))}".utf8)
-    while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
-    return withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header + data
+    safetensorsFile(tensors.map { WrittenTensor(name: $0.name, dtype: .f32, shape: [UInt64($0.values.count)], data: f32Bytes($0.values)) },
+                    metadata: metadata.map { $0.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } })
 }
 
 /// `text` as a JSON string literal.

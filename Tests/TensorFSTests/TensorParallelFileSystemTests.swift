@@ -5,14 +5,14 @@ import Testing
 /// The `tp-N/rank-R/` trees as the filesystem serves them.
 @Suite("tensor-parallel views")
 struct TensorParallelFileSystemTests {
-    static let llama: [TestTensor] = [
-        TestTensor(name: "model.embed_tokens.weight", dtype: .bf16, shape: [96, 64]),
-        TestTensor(name: "model.layers.0.input_layernorm.weight", dtype: .f32, shape: [64]),
-        TestTensor(name: "model.layers.0.self_attn.q_proj.weight", dtype: .bf16, shape: [64, 64]),
-        TestTensor(name: "model.layers.0.self_attn.q_proj.bias", dtype: .bf16, shape: [64]),
-        TestTensor(name: "model.layers.0.self_attn.o_proj.weight", dtype: .bf16, shape: [64, 64]),
-        TestTensor(name: "model.layers.0.mlp.down_proj.weight", dtype: .f32, shape: [64, 3000]),
-        TestTensor(name: "lm_head.weight", dtype: .bf16, shape: [96, 64]),
+    static let llama: [CraftedTensor] = [
+        CraftedTensor("model.embed_tokens.weight", .bf16, [96, 64]),
+        CraftedTensor("model.layers.0.input_layernorm.weight", .f32, [64]),
+        CraftedTensor("model.layers.0.self_attn.q_proj.weight", .bf16, [64, 64]),
+        CraftedTensor("model.layers.0.self_attn.q_proj.bias", .bf16, [64]),
+        CraftedTensor("model.layers.0.self_attn.o_proj.weight", .bf16, [64, 64]),
+        CraftedTensor("model.layers.0.mlp.down_proj.weight", .f32, [64, 3000]),
+        CraftedTensor("lm_head.weight", .bf16, [96, 64]),
     ]
 
     private func fileSystem(_ model: TestModel, _ options: TensorParallelOptions, layout: Layout = .tree) throws -> TensorFileSystem {
@@ -23,7 +23,6 @@ struct TensorParallelFileSystemTests {
     @Test("each rank directory is a whole tree of the rank's slices, beside the model's own")
     func tree() throws {
         let model = try TestModel(Self.llama)
-        defer { model.remove() }
         let fs = try fileSystem(model, TensorParallelOptions(degrees: [4, 2, 4]))
         let root = fs.namespace.children(of: .root).map { String(decoding: fs.namespace.name(of: $0), as: UTF8.self) }
         #expect(root == ["__metadata__.json", "lm_head", "model", "model.safetensors", "tp-2", "tp-4"])
@@ -38,8 +37,7 @@ struct TensorParallelFileSystemTests {
     @Test("with one directory per model, each model has its own rank trees, with the chosen views only")
     func separateModels() throws {
         let first = try TestModel(Self.llama)
-        let second = try TestModel([TestTensor(name: "model.layers.0.mlp.up_proj.weight", dtype: .f16, shape: [8, 4])])
-        defer { first.remove(); second.remove() }
+        let second = try TestModel([CraftedTensor("model.layers.0.mlp.up_proj.weight", .f16, [8, 4])])
         let models = [first.model, second.model].enumerated().map { number, model in
             LogicalModel(name: "m\(number)", shards: model.shards, tensors: model.tensors)
         }
@@ -57,7 +55,6 @@ struct TensorParallelFileSystemTests {
     @Test("slices concatenated along their dimension are the tensor; rank files hold the slices in order")
     func slicesRebuildTheModel() throws {
         let model = try TestModel(Self.llama)
-        defer { model.remove() }
         let fs = try fileSystem(model, TensorParallelOptions(degrees: [4], cacheBudget: 1 << 20), layout: .flat)
         let expectedDimension: [String: Int?] = [
             "model.embed_tokens.weight": 0, "model.layers.0.input_layernorm.weight": nil,
@@ -93,7 +90,6 @@ struct TensorParallelFileSystemTests {
     @Test("a slice's sidecar and attributes give the global shape, the dimension, the start and the length")
     func sidecar() throws {
         let model = try TestModel(Self.llama)
-        defer { model.remove() }
         let fs = try fileSystem(model, TensorParallelOptions(degrees: [2]))
         let text = String(decoding: try fs.contents(of: "tp-2/rank-1/model/layers/0/self_attn/o_proj/weight.json"), as: UTF8.self)
         for member in [#""shape": [64, 32]"#, #""nbytes": 4096"#, #""size": 2"#, #""rank": 1"#, #""global_shape": [64, 64]"#,
@@ -113,11 +109,10 @@ struct TensorParallelFileSystemTests {
     @Test("a tensor whose path starts like a tp directory is escaped and stays apart from it")
     func collision() throws {
         let model = try TestModel([
-            TestTensor(name: "tp-2.weight", dtype: .f32, shape: [4, 4]),
-            TestTensor(name: "tp-4", dtype: .f32, shape: [2]),
-            TestTensor(name: "tp-x.weight", dtype: .f32, shape: [2]),
+            CraftedTensor("tp-2.weight", .f32, [4, 4]),
+            CraftedTensor("tp-4", .f32, [2]),
+            CraftedTensor("tp-x.weight", .f32, [2]),
         ])
-        defer { model.remove() }
         let fs = try fileSystem(model, TensorParallelOptions(degrees: [2, 4]))
         #expect(fs.namespace.resolve("tp%2D2/weight") != nil)
         #expect(fs.namespace.resolve("tp%2D4") != nil)
@@ -134,11 +129,10 @@ struct TensorParallelFileSystemTests {
     @Test("a cut that the rules ask for but the tensor cannot take fails with the file and tensor named")
     func refusals() throws {
         let model = try TestModel([
-            TestTensor(name: "model.embed_tokens.weight", dtype: .f32, shape: [10, 4]),
-            TestTensor(name: "packed", dtype: .f4, shape: [4, 6]),
-            TestTensor(name: "vector", dtype: .f32, shape: [8]),
+            CraftedTensor("model.embed_tokens.weight", .f32, [10, 4]),
+            CraftedTensor("packed", .f4, [4, 6]),
+            CraftedTensor("vector", .f32, [8]),
         ])
-        defer { model.remove() }
         let cases: [(TensorParallelOptions, String)] = [
             (TensorParallelOptions(degrees: [4]), "model.safetensors: tensor `model.embed_tokens.weight` (F32 [10, 4]), matched by rule `*.embed_tokens.weight 0` (default rules:18), cannot be cut into 4 equal parts along dimension 0 of size 10"),
             (TensorParallelOptions(degrees: [2], rules: SliceRules([try SliceRule(parsing: "packed 1", origin: "--tp-rule")])), "tensor `packed` (F4 [4, 6]), matched by rule `packed 1` (--tp-rule), cannot be cut into 2 parts along dimension 1: a cut would fall inside a byte (3 indices of 4 bits are not whole bytes)"),

@@ -21,8 +21,7 @@ struct TensorParallelGatherTests {
 
     @Test("a gathered slice equals the reference slice, read whole or in pieces", arguments: cases)
     func gathered(dtype: DType, shape: [UInt64], dimension: Int, degree: Int) throws {
-        let model = try TestModel([TestTensor(name: "w", dtype: dtype, shape: shape)])
-        defer { model.remove() }
+        let model = try TestModel([CraftedTensor("w", dtype, shape)])
         let tensor = model.model.tensors[0]
         let source = model.model.shards[0].source
         for rank in 0..<degree {
@@ -54,8 +53,7 @@ struct TensorParallelGatherTests {
     @Test("gathering from a source truncated underneath fails with an error, not a signal",
           arguments: [[256, 256], [64, 4096]] as [[UInt64]])
     func truncated(shape: [UInt64]) throws {
-        let model = try TestModel([TestTensor(name: "w", dtype: .f32, shape: shape)])
-        defer { model.remove() }
+        let model = try TestModel([CraftedTensor("w", .f32, shape)])
         let tensor = model.model.tensors[0]
         let slice = try SliceGeometry.cut(tensor.info, dimension: 1, rank: 1, degree: 2, uneven: .error)
         #expect(truncate(model.path, 1000) == 0)
@@ -88,8 +86,7 @@ struct TensorParallelGatherTests {
 
     @Test("a gatherer keeps blocks within its budget and serves repeats from memory")
     func gathererBudget() throws {
-        let model = try TestModel([TestTensor(name: "w", dtype: .f32, shape: [1024, 1024])])
-        defer { model.remove() }
+        let model = try TestModel([CraftedTensor("w", .f32, [1024, 1024])])
         let tensor = model.model.tensors[0]
         let geometry = try SliceGeometry.cut(tensor.info, dimension: 1, rank: 0, degree: 2, uneven: .error)
         let slice = StridedSlice(identity: SliceIdentity(view: 0, tensor: 0), source: model.model.shards[0].source, tensorStart: tensor.fileRange.start, geometry: geometry)

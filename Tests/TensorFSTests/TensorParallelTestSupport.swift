@@ -2,52 +2,28 @@ import Foundation
 import SafetensorsFormat
 @testable import TensorFS
 
-/// A tensor to write into a test model: its bytes are a fixed pseudo-random pattern.
-struct TestTensor {
-    var name: String
-    var dtype: DType
-    var shape: [UInt64]
-
-    var byteCount: Int { Int(shape.reduce(1, *)) * dtype.bitsPerElement / 8 }
-}
-
-/// A safetensors file written to a fresh temporary directory, loaded as tensorfs loads models.
+/// A safetensors file in a temporary directory, its tensors' bytes a fixed pseudo-random
+/// pattern, loaded as tensorfs loads models.
 struct TestModel {
-    let directory: String
-    let path: String
+    let directory: ModelDirectory
     let model: LogicalModel
     /// Each tensor's bytes, by name.
     let bytes: [String: [UInt8]]
 
-    init(_ tensors: [TestTensor], metadata: [String: String] = ["format": "pt"]) throws {
-        directory = NSTemporaryDirectory() + "tensorfs-tp-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = directory + "/model.safetensors"
-        var data: [UInt8] = []
-        var entries: [String] = []
-        var contents: [String: [UInt8]] = [:]
+    init(_ tensors: [CraftedTensor], metadata: [String: String] = ["format": "pt"]) throws {
+        directory = try ModelDirectory()
         var generator = SplitMix(seed: 7)
-        for tensor in tensors {
-            let tensorBytes = (0..<tensor.byteCount).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            contents[tensor.name] = tensorBytes
-            entries.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(data.count),\(data.count + tensorBytes.count)]}")
-            data += tensorBytes
+        let written = tensors.map { tensor in
+            WrittenTensor(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape,
+                          data: (0..<tensor.byteCount).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
         }
-        if !metadata.isEmpty {
-            entries.insert("\"__metadata__\":{" + metadata.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",") + "}", at: 0)
-        }
-        let header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
-        var file = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) }
-        file += header + data
-        try Data(file).write(to: URL(fileURLWithPath: path))
-        bytes = contents
-        model = try ModelLoader().loadMerged([path])
+        bytes = Dictionary(uniqueKeysWithValues: written.map { ($0.name, $0.data) })
+        try directory.write("model.safetensors", bytes: safetensorsFile(written, metadata: metadata.isEmpty ? nil : metadata.map { ($0.key, $0.value) }))
+        model = try ModelLoader().loadMerged([directory.location("model.safetensors")])
     }
 
-    /// Removes the directory.
-    func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    /// The model file's path.
+    var path: String { directory.location("model.safetensors") }
 }
 
 /// A small deterministic generator.

@@ -117,37 +117,13 @@ struct CraftedTensor {
 /// the order given, filled with a pattern that differs from tensor to tensor.
 enum CraftedModel {
     static func fileBytes(_ tensors: [CraftedTensor], metadata: [(String, String)]? = nil, seed: Int = 0) -> [UInt8] {
-        var writer = JSONWriter()
-        writer.raw("{")
-        var first = true
-        if let metadata {
-            writer.raw("\"__metadata__\":{")
-            for (position, (key, value)) in metadata.enumerated() {
-                if position > 0 { writer.raw(",") }
-                writer.string(key)
-                writer.raw(":")
-                writer.string(value)
-            }
-            writer.raw("}")
-            first = false
-        }
         var offset = 0
-        for tensor in tensors {
-            if !first { writer.raw(",") }
-            first = false
-            writer.string(tensor.name)
-            writer.raw(":{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],")
-            writer.raw("\"data_offsets\":[\(offset),\(offset + tensor.byteCount)]}")
-            offset += tensor.byteCount
+        let written = tensors.map { tensor in
+            defer { offset += tensor.byteCount }
+            let data = (offset..<offset + tensor.byteCount).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7 &+ 1) }
+            return WrittenTensor(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, data: data)
         }
-        writer.raw("}")
-        var header = writer.bytes
-        header += [UInt8](repeating: UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
-        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
-        for index in 0..<offset {
-            bytes.append(UInt8(truncatingIfNeeded: index &* 31 &+ seed &* 7 &+ 1))
-        }
-        return bytes
+        return safetensorsFile(written, metadata: metadata)
     }
 
     /// Loads `shards` (file name, tensors) as one model, each file in memory under
