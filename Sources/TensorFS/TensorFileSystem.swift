@@ -48,19 +48,35 @@ public final class TensorFileSystem: Sendable {
         modelFiles = ModelFiles(models: models, merged: merged, tensorParallel: parallelViews)
         companionFiles = CompanionFiles(models: models)
         directoryTime = modelFiles.newestTimes.max() ?? .zero
+        // At mount, each model's tree holds what its root holds; the rest is made when first
+        // needed, from the tensors whose paths were only started.
         var builder = NamespaceBuilder()
+        var started: [(tree: Int, planner: TensorPathPlanner, tensors: [Int])] = []
         for (number, model) in models.enumerated() {
             let root = options.modelDirectories
                 ? builder.directory(named: NameEscaping.escape(Array(model.name.utf8)), in: NamespaceBuilder.root)
                 : NamespaceBuilder.root
-            let paths = NamespaceBuilder.planPaths(of: model, layout: options.layout)
-            defer { paths.forEach { $0.deallocate() } }
-            let tree = builder.addModelTree(model, paths: paths, number: UInt32(number), firstTensor: tensorFiles.firstTensor[number],
-                                            firstCompanion: companionFiles.firstCompanion[number], at: root,
-                                            views: options.views.views, modelFiles: modelFiles.kinds(ofModel: number))
+            let planner = TensorPathPlanner(for: model, layout: options.layout)
+            let entries = NamespaceBuilder.planPaths(of: Array(model.tensors.indices), in: model, planner: planner, rootEntriesOnly: true)
+            defer { entries.forEach { $0.paths.deallocate() } }
+            let tree = builder.startModelTree(model, entries: entries, number: UInt32(number), firstTensor: tensorFiles.firstTensor[number],
+                                              firstCompanion: companionFiles.firstCompanion[number], at: root,
+                                              views: options.views.views, modelFiles: modelFiles.kinds(ofModel: number))
+            let unfinished = zip(model.tensors.indices, entries.flatMap(\.whole)).filter { !$0.1 }.map(\.0)
+            started.append((tree, planner, unfinished))
             parallelViews?.addTrees(ofModel: number, tree: tree, at: root, to: &builder)
         }
-        namespace = builder.build()
+        let views = options.views.views
+        let firstTensors = tensorFiles.firstTensor
+        let unfinished = started
+        namespace = builder.namespace { builder in
+            unfinished.enumerated().map { number, tree in
+                let paths = NamespaceBuilder.planPaths(of: tree.tensors, in: models[number], planner: tree.planner, rootEntriesOnly: false)
+                defer { paths.forEach { $0.paths.deallocate() } }
+                return builder.completeModelTree(tree.tree, of: models[number], paths: paths, tensors: tree.tensors,
+                                                 firstTensor: firstTensors[number], views: views)
+            }
+        }
     }
 
     /// A node as the filesystem serves it.

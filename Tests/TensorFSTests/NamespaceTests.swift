@@ -35,7 +35,22 @@ struct NamespaceTests {
         #expect(namespace.entry(.root)?.kind == "directory")
         #expect(namespace.parent(of: .root) == .root)
         #expect(namespace.entry(InodeNumber(0)) == nil)
+        #expect(namespace.resolve("encoder/layer/0/attention/self/query/weight") != nil)
         #expect(namespace.entry(InodeNumber(namespace.count + 1)) == nil)
+    }
+
+    @Test("a mount makes only what each model's root holds; the rest, when first needed, keeps every number")
+    func treesCompleteWhenFirstNeeded() throws {
+        let byLookup = try Self.fileSystem(Self.sampleNames).namespace
+        let byListing = try Self.fileSystem(Self.sampleNames).namespace
+        #expect(!byLookup.isComplete)
+        #expect(byLookup.lookup("model.safetensors", in: .root) != nil && byLookup.lookup("encoder", in: .root) != nil)
+        #expect(!byLookup.isComplete)
+        let deep = try #require(byLookup.resolve("encoder/layer/1/output/dense/weight.npy"))
+        #expect(byLookup.isComplete)
+        #expect(Self.walk(byListing).count > 0 && byListing.isComplete)
+        #expect(byListing.resolve("encoder/layer/1/output/dense/weight.npy") == deep)
+        #expect(Self.walk(byLookup).map(\.inode) == Self.walk(byListing).map(\.inode))
     }
 
     @Test("the root holds the generated files and the top-level directories, sorted by bytes")

@@ -13,59 +13,15 @@ public struct InodeNumber: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { String(rawValue) }
 }
 
-/// What a node of the namespace is; what its payload and variant mean depends on it.
-enum NodeKind: UInt8, Sendable {
-    /// A directory; the payload is its index in `Namespace.directories`.
-    case directory
-    /// A directory whose contents mirror a model's tree (a rank's `rank-R`); the payload is the
-    /// mirror's number.
-    case mirrorRoot
-    /// A file of a tensor; the variant is the view (`TensorViews.all`), the payload the tensor's
-    /// number in the filesystem.
-    case tensorFile
-    /// A file about a whole model at its root; the variant is a `ModelFileKind`, the payload the
-    /// model's number.
-    case modelFile
-    /// A file that travels with the weights (`config.json`, ...); the payload is its number.
-    case companionFile
-
-    /// Whether nodes of this kind have children.
-    var isDirectory: Bool { self == .directory || self == .mirrorRoot }
-}
-
-/// One entry of the namespace, packed into 16 bytes: there may be millions.
-struct Node {
-    var parent: UInt32
-    var nameStart: UInt32
-    var nameLength: UInt16
-    var kind: NodeKind
-    var variant: UInt8
-    var payload: UInt32
-
-    /// What the node's name has after its stored base name (a view's `.json`): a tensor's
-    /// views share one stored name.
-    var suffix: UnsafeRawBufferPointer {
-        kind == .tensorFile ? TensorViews.suffixes[Int(variant)] : UnsafeRawBufferPointer(start: nil, count: 0)
-    }
-}
-
-/// Where a directory's children are listed in `Namespace.children`.
-struct DirectoryInfo {
-    var firstChild: UInt32
-    var childCount: UInt32
-    var subdirectoryCount: UInt32
-}
-
-/// The nodes of one model's tree: the model's root directory and the range of nodes below it
-/// (its files, directories and companions; not its `tp-N` directories), which rank trees
-/// mirror.
-struct ModelTree {
+/// The nodes of one model's tree, which rank trees mirror.
+struct ModelTree: Sendable {
     /// The node of the model's root directory.
     var root: UInt32
-    /// The nodes below the root, in creation order.
-    var nodes: Range<UInt32>
-    /// The root's children that lie in `nodes` (node numbers + 1, as in `Namespace.children`),
-    /// sorted by name: what a mirror's root lists.
+    /// The tree's nodes made at mount: the files and directories at its root, and its companion
+    /// files (not its `tp-N` directories).
+    var earlyNodes: Range<UInt32>
+    /// The root's children (node numbers + 1, as in `NamespaceTable.children`) sorted by name:
+    /// what a mirror's root lists. All of them are made at mount.
     var rootChildren: [UInt32]
     /// How many of `rootChildren` are directories.
     var rootSubdirectoryCount: UInt32
@@ -73,72 +29,108 @@ struct ModelTree {
 
 /// A tree shown again under another directory with inode numbers of its own (a rank's
 /// `rank-R/`, which mirrors its model's tree): it costs no nodes.
-struct Mirror {
+struct Mirror: Sendable {
     /// The model tree mirrored.
     var tree: Int
     /// The node of the directory the mirror appears in.
     var root: UInt32
-    /// The inode number of the mirror's first node (`tree.nodes.lowerBound`).
-    var firstInode: UInt64
+}
+
+/// The namespace once every tree is complete: all nodes, and which of them each model's tree
+/// gained when it was completed.
+struct CompleteNamespace: Sendable {
+    let table: NamespaceTable
+    /// Per model tree, the nodes made when it was completed (below its root's directories).
+    let lateNodes: [Range<UInt32>]
 }
 
 /// A node seen through the namespace: the stored node, and the mirror it is seen in, if any.
 struct NodeReference {
-    /// The stored node's index.
+    /// The stored node's number.
     var index: UInt32
     /// The mirror the node is seen in; nil for the stored tree itself.
     var mirror: Int?
 }
 
-/// The tree of paths and inode numbers over one or more models: immutable once built, so
-/// any number of threads may query it at once.
+/// The tree of paths and inode numbers over one or more models, made in two steps: at mount
+/// only what each model's root holds (its files, companion files, and the first directory of
+/// each tensor's path), and the rest when something first looks below a tensor's directory.
+/// A mount that loaders read through `model.safetensors` and `config.json` never makes the
+/// rest. Any number of threads may query it at once.
 ///
-/// Stored nodes have inode numbers 1...`storedCount`, the root first. Mirrors follow, each a
-/// block of numbers as long as the tree it mirrors: node `n` of a mirrored tree is inode
-/// `firstInode + (n - tree.nodes.lowerBound)` in the mirror. Numbers depend only on the sources
-/// and options, so they are the same on every mount.
-struct Namespace: Sendable {
-    let nodes: [Node]
-    let directories: [DirectoryInfo]
-    /// Children of every directory (node numbers + 1), grouped by directory and sorted by name.
-    let children: [UInt32]
-    /// Names of all nodes without view suffixes.
-    let names: [UInt8]
-    /// Open-addressed table of node numbers + 1 (0 is empty), keyed by (parent, full name).
-    let lookupTable: [UInt32]
+/// Node `n` is inode `n + 1` (nodes made at mount come first and keep their numbers when the
+/// rest is made), and node `n` seen in mirror `m` is `(m + 1) << 40 | (n + 1)`. Numbers depend
+/// only on the sources and options, so they are the same on every mount, whatever is looked at
+/// first.
+final class Namespace: Sendable {
+    /// The nodes made at mount.
+    let early: NamespaceTable
+    private let complete: Lazy<CompleteNamespace>
     let trees: [ModelTree]
     let mirrors: [Mirror]
+    /// Directories made at mount whose children are not all made then: tensors' directories.
+    private let partialDirectories: Set<UInt32>
 
-    /// How many nodes are stored (the highest inode number outside mirrors).
-    var storedCount: Int { nodes.count }
+    /// Where a mirror's number starts in an inode number.
+    static let mirrorShift: UInt64 = 40
+    private static let nodeMask: UInt64 = (1 << mirrorShift) - 1
 
-    /// How many inodes there are, mirrors included.
+    init(early: NamespaceTable, trees: [ModelTree], mirrors: [Mirror], partialDirectories: Set<UInt32>,
+         complete: @escaping @Sendable () -> CompleteNamespace) {
+        self.early = early
+        self.trees = trees
+        self.mirrors = mirrors
+        self.partialDirectories = partialDirectories
+        self.complete = Lazy(complete)
+    }
+
+    /// Whether every node has been made.
+    var isComplete: Bool { complete.isAvailable }
+
+    /// The table that knows node `index`.
+    private func table(forNode index: UInt32) -> NamespaceTable {
+        complete.isAvailable || index >= early.nodes.count ? complete.value.table : early
+    }
+
+    /// The table that knows every child of directory node `index`.
+    private func table(forChildrenOf index: UInt32) -> NamespaceTable {
+        partialDirectories.contains(index) && !complete.isAvailable ? complete.value.table : table(forNode: index)
+    }
+
+    /// How many inodes there are, mirrors included, counting only the nodes made so far.
     var count: UInt64 {
-        UInt64(nodes.count) + mirrors.reduce(0) { $0 + UInt64(trees[$1.tree].nodes.count) }
+        let table = complete.isAvailable ? complete.value.table : early
+        let treeSizes = trees.indices.map { tree in
+            UInt64(trees[tree].earlyNodes.count) + (complete.isAvailable ? UInt64(complete.value.lateNodes[tree].count) : 0)
+        }
+        return UInt64(table.nodes.count) + mirrors.reduce(0) { $0 + treeSizes[$1.tree] }
     }
 
     /// What `inode` stands for, if it exists.
     func reference(_ inode: InodeNumber) -> NodeReference? {
-        guard inode.rawValue >= 1 else { return nil }
-        if inode.rawValue <= UInt64(nodes.count) { return NodeReference(index: UInt32(inode.rawValue - 1), mirror: nil) }
-        guard !mirrors.isEmpty else { return nil }
-        let mirror = mirrors.lazy.map(\.firstInode).lastIndex(atOrBelow: inode.rawValue)
-        let tree = trees[mirrors[mirror].tree]
-        let offset = inode.rawValue - mirrors[mirror].firstInode
-        guard offset < UInt64(tree.nodes.count) else { return nil }
-        return NodeReference(index: tree.nodes.lowerBound + UInt32(offset), mirror: mirror)
+        let number = inode.rawValue & Namespace.nodeMask
+        guard number >= 1, number <= UInt64(UInt32.max) else { return nil }
+        let index = UInt32(number - 1)
+        let mirrorNumber = inode.rawValue >> Namespace.mirrorShift
+        guard mirrorNumber > 0 else {
+            guard index < early.nodes.count || index < complete.value.table.nodes.count else { return nil }
+            return NodeReference(index: index, mirror: nil)
+        }
+        let mirror = Int(mirrorNumber - 1)
+        guard mirror < mirrors.count else { return nil }
+        let tree = mirrors[mirror].tree
+        guard trees[tree].earlyNodes.contains(index) || complete.value.lateNodes[tree].contains(index) else { return nil }
+        return NodeReference(index: index, mirror: mirror)
     }
 
     /// The stored node that `reference` names.
     func node(_ reference: NodeReference) -> Node {
-        nodes[Int(reference.index)]
+        table(forNode: reference.index).nodes[Int(reference.index)]
     }
 
     /// The inode number of node `index` seen in `mirror`.
     func inode(ofNode index: UInt32, in mirror: Int?) -> InodeNumber {
-        guard let mirror else { return InodeNumber(UInt64(index) + 1) }
-        let tree = trees[mirrors[mirror].tree]
-        return InodeNumber(mirrors[mirror].firstInode + UInt64(index - tree.nodes.lowerBound))
+        InodeNumber(UInt64(mirror.map { $0 + 1 } ?? 0) << Namespace.mirrorShift | UInt64(index + 1))
     }
 
     /// The directory holding `inode` (the root is its own parent).
@@ -154,12 +146,7 @@ struct Namespace: Sendable {
     /// The name of `inode` within its directory, as bytes.
     func name(of inode: InodeNumber) -> [UInt8] {
         guard let reference = reference(inode) else { return [] }
-        return nameBytes(of: node(reference))
-    }
-
-    func nameBytes(of node: Node) -> [UInt8] {
-        let start = Int(node.nameStart)
-        return Array(names[start..<start + Int(node.nameLength)]) + Array(node.suffix)
+        return table(forNode: reference.index).nameBytes(of: node(reference))
     }
 
     /// The child of directory `parent` called `name`.
@@ -168,12 +155,12 @@ struct Namespace: Sendable {
         let directory = node(reference)
         switch directory.kind {
         case .directory:
-            guard let found = lookup(name, inNode: reference.index) else { return nil }
+            guard let found = table(forChildrenOf: reference.index).lookup(name, inNode: reference.index) else { return nil }
             return inode(ofNode: found, in: reference.mirror)
         case .mirrorRoot:
             let mirror = Int(directory.payload)
             let tree = trees[mirrors[mirror].tree]
-            guard let found = lookup(name, inNode: tree.root), tree.nodes.contains(found) else { return nil }
+            guard let found = early.lookup(name, inNode: tree.root), tree.earlyNodes.contains(found) else { return nil }
             return inode(ofNode: found, in: mirror)
         default:
             return nil
@@ -196,28 +183,13 @@ struct Namespace: Sendable {
         return current
     }
 
-    /// The stored child of node `parent` called `name`.
-    private func lookup(_ name: UnsafeRawBufferPointer, inNode parent: UInt32) -> UInt32? {
-        guard !lookupTable.isEmpty else { return nil }
-        let mask = lookupTable.count - 1
-        var slot = Int(truncatingIfNeeded: Namespace.hash(parent: parent, name: name)) & mask
-        while true {
-            let entry = lookupTable[slot]
-            if entry == 0 { return nil }
-            let candidate = nodes[Int(entry - 1)]
-            if candidate.parent == parent && nameEquals(candidate, name) { return entry - 1 }
-            slot = (slot + 1) & mask
-        }
-    }
-
     /// The children of directory `inode`, sorted by name; empty for files.
     func children(of inode: InodeNumber) -> Children {
         guard let reference = reference(inode) else { return Children(list: [], mirror: nil, namespace: self) }
         let directory = node(reference)
         switch directory.kind {
         case .directory:
-            let info = directories[Int(directory.payload)]
-            return Children(list: children[Int(info.firstChild)..<Int(info.firstChild + info.childCount)], mirror: reference.mirror, namespace: self)
+            return Children(list: table(forChildrenOf: reference.index).children(ofNode: reference.index), mirror: reference.mirror, namespace: self)
         case .mirrorRoot:
             let mirror = Int(directory.payload)
             return Children(list: trees[mirrors[mirror].tree].rootChildren[...], mirror: mirror, namespace: self)
@@ -231,29 +203,10 @@ struct Namespace: Sendable {
         guard let reference = reference(inode) else { return 0 }
         let directory = node(reference)
         switch directory.kind {
-        case .directory: return Int(directories[Int(directory.payload)].subdirectoryCount)
+        case .directory: return table(forChildrenOf: reference.index).subdirectoryCount(ofNode: reference.index)
         case .mirrorRoot: return Int(trees[mirrors[Int(directory.payload)].tree].rootSubdirectoryCount)
         default: return 0
         }
-    }
-
-    private func nameEquals(_ node: Node, _ name: UnsafeRawBufferPointer) -> Bool {
-        let suffix = node.suffix
-        let baseLength = Int(node.nameLength)
-        guard name.count == baseLength + suffix.count else { return false }
-        let start = Int(node.nameStart)
-        return names.withUnsafeBytes { all in
-            let stored = UnsafeRawBufferPointer(rebasing: all[start..<start + baseLength])
-            return stored.hasSameBytes(as: UnsafeRawBufferPointer(rebasing: name[..<baseLength]))
-                && suffix.hasSameBytes(as: UnsafeRawBufferPointer(rebasing: name[baseLength...]))
-        }
-    }
-
-    static func hash(parent: UInt32, name: UnsafeRawBufferPointer, suffix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> UInt64 {
-        var hasher = NameHasher(seed: UInt64(parent))
-        hasher.combine(name)
-        hasher.combine(suffix)
-        return hasher.value
     }
 
     /// A directory's children in order, as inode numbers, without copying the list.
@@ -266,8 +219,7 @@ struct Namespace: Sendable {
         var endIndex: Int { list.count }
 
         subscript(position: Int) -> InodeNumber {
-            let entry = list[list.startIndex + position]
-            return namespace.inode(ofNode: entry - 1, in: mirror)
+            namespace.inode(ofNode: list[list.startIndex + position] - 1, in: mirror)
         }
     }
 }

@@ -9,10 +9,16 @@ struct NamespaceBuilder: Sendable {
     private var nodes: [Node] = []
     private var names: [UInt8] = []
     private var directoryCount: UInt32 = 0
-    /// The directories made so far, keyed by `Namespace.hash` of parent and name.
+    /// The directories made so far, keyed by `NamespaceTable.hash` of parent and name.
     private var directoryTable = SlotTable()
     private var trees: [ModelTree] = []
     private var mirrors: [Mirror] = []
+    /// Directories made for tensors' paths while trees are only started.
+    private var partialDirectories = Set<UInt32>()
+    /// The directories of the last tensor added, by depth, below the root it was added at.
+    private var openDirectories: (root: UInt32, path: [UInt32]) = (.max, [])
+    /// The views shown for the tensor being added.
+    private var shownViews: [UInt8] = []
 
     /// The root directory's node.
     static let root: UInt32 = 0
@@ -29,7 +35,7 @@ struct NamespaceBuilder: Sendable {
 
     /// The directory `name` inside `parent`, created if new.
     mutating func directory(named name: UnsafeRawBufferPointer, in parent: UInt32) -> UInt32 {
-        let hash = Namespace.hash(parent: parent, name: name)
+        let hash = NamespaceTable.hash(parent: parent, name: name)
         let existing = directoryTable.first(hash: hash) { candidate in
             nodes[candidate].parent == parent && storedName(of: UInt32(candidate), equals: name)
         }
@@ -67,30 +73,38 @@ struct NamespaceBuilder: Sendable {
         nodes.append(Node(parent: parent, nameStart: store(name), nameLength: UInt16(name.count), kind: kind, variant: variant, payload: payload))
     }
 
-    /// The paths of every tensor of `model` in `layout`, in tensor order, planned on all cores
-    /// in chunks. The caller deallocates them once the model's tree is added.
-    static func planPaths(of model: LogicalModel, layout: Layout) -> [PathComponents] {
-        let companions = CompanionPaths(model.companions.map(\.relativePath))
-        let planner = model.takeTensorNames().map { TensorPathPlanner(nameTable: $0, layout: layout, companions: companions) }
-            ?? TensorPathPlanner(names: model.tensors.lazy.map(\.name), layout: layout, companions: companions)
-        let tensors = model.tensors
+    /// Paths of `tensors` of a model (indices into its tensors, in order), planned on all cores
+    /// in chunks: whole paths, or with `rootEntriesOnly` each one's entry at the model's root
+    /// (see `TensorPathPlanner.planRootEntry`), and then whether that entry is the whole path.
+    /// The caller deallocates the paths.
+    static func planPaths(of tensors: [Int], in model: LogicalModel, planner: TensorPathPlanner, rootEntriesOnly: Bool) -> [(paths: PathComponents, whole: [Bool])] {
         let chunkSize = max(1024, (tensors.count + 7) / 8)
-        let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { $0..<min($0 + chunkSize, tensors.count) }
+        let chunks = stride(from: 0, to: tensors.count, by: chunkSize).map { tensors[$0..<min($0 + chunkSize, tensors.count)] }
+        let modelTensors = model.tensors
         return chunks.parallelMap { chunk in
             var paths = PathComponents()
-            for index in chunk { planner.plan(tensors[index].name, into: &paths) }
-            return paths
+            var whole: [Bool] = []
+            whole.reserveCapacity(rootEntriesOnly ? chunk.count : 0)
+            for index in chunk {
+                if rootEntriesOnly {
+                    whole.append(planner.planRootEntry(modelTensors[index].name, into: &paths))
+                } else {
+                    planner.plan(modelTensors[index].name, into: &paths)
+                }
+            }
+            return (paths, whole)
         }
     }
 
-    /// Adds the tree of `model` below directory `root`: its files at the model's root
-    /// (`modelFiles`, whose payload is `number`), its companion files at their paths (numbered
-    /// from `firstCompanion`), then every tensor at the paths `plans` (from `planPaths`),
-    /// numbered from `firstTensor`, with the files of `views` that show it. Returns the tree's
-    /// number, for mirrors of it.
-    mutating func addModelTree(
-        _ model: LogicalModel, paths plans: [PathComponents], number: UInt32, firstTensor: Int, firstCompanion: Int,
-        at root: UInt32, views: [UInt8], modelFiles: [ModelFileKind]
+    /// Starts the tree of `model` below directory `root` with what its root holds: its files at
+    /// the model's root (`modelFiles`, whose payload is `number`), its companion files at their
+    /// paths (numbered from `firstCompanion`), and each tensor's entry at the root (`entries`,
+    /// from `planPaths(rootEntriesOnly: true)`): the whole path of a tensor that has no
+    /// directory of its own, with the files of `views` that show it, else the first directory
+    /// of its path, whose rest `completeModelTree` adds. Returns the tree's number.
+    mutating func startModelTree(
+        _ model: LogicalModel, entries: [(paths: PathComponents, whole: [Bool])], number: UInt32, firstTensor: Int,
+        firstCompanion: Int, at root: UInt32, views: [UInt8], modelFiles: [ModelFileKind]
     ) -> Int {
         let firstNode = UInt32(nodes.count)
         for kind in modelFiles {
@@ -103,37 +117,64 @@ struct NamespaceBuilder: Sendable {
             for directory in components.dropLast() { parent = self.directory(named: directory, in: parent) }
             components.last!.withUnsafeBytes { addFile(named: $0, in: parent, kind: .companionFile, payload: UInt32(firstCompanion + offset)) }
         }
-        // Most models have fewer directories than twice their tensors: size the tables once.
-        directoryTable.reserveCapacity(directoryTable.count + 2 * model.tensors.count)
-        nodes.reserveCapacity(nodes.count + (views.count + 2) * model.tensors.count)
-        // Consecutive tensors usually share directories: the previous tensor's directories,
-        // by depth, are reused while the new path agrees with them.
-        var openDirectories: [UInt32] = []
-        var tensorNumber = firstTensor
-        var shownViews = views
-        for paths in plans {
+        var tensor = 0
+        for (paths, whole) in entries {
             for path in 0..<paths.pathCount {
-                let components = paths.components(ofPath: path)
-                var parent = root
-                for (depth, index) in components.dropLast().enumerated() {
-                    let component = paths.component(index)
-                    if depth < openDirectories.count && storedName(of: openDirectories[depth], equals: component) {
-                        parent = openDirectories[depth]
-                        continue
-                    }
-                    openDirectories.removeSubrange(depth...)
-                    parent = directory(named: component, in: parent)
-                    openDirectories.append(parent)
+                if whole[path] {
+                    addTensor(model.tensors[tensor].info, number: firstTensor + tensor, path: path, of: paths, at: root, views: views)
+                } else {
+                    partialDirectories.insert(directory(named: paths.component(paths.components(ofPath: path).lowerBound), in: root))
                 }
-                let info = model.tensors[tensorNumber - firstTensor].info
-                shownViews.removeAll(keepingCapacity: true)
-                for view in views where TensorViews.all[Int(view)].shows(info) { shownViews.append(view) }
-                addTensorFiles(named: paths.component(components.last!), in: parent, views: shownViews, tensor: UInt32(tensorNumber))
-                tensorNumber += 1
+                tensor += 1
             }
         }
-        trees.append(ModelTree(root: root, nodes: firstNode..<UInt32(nodes.count), rootChildren: [], rootSubdirectoryCount: 0))
+        trees.append(ModelTree(root: root, earlyNodes: firstNode..<UInt32(nodes.count), rootChildren: [], rootSubdirectoryCount: 0))
         return trees.count - 1
+    }
+
+    /// Completes tree `tree` with the whole paths of its model's tensors that were only started
+    /// (`paths`, in order, from `planPaths`, of the tensors numbered `tensors` in the model);
+    /// returns the nodes added.
+    mutating func completeModelTree(
+        _ tree: Int, of model: LogicalModel, paths plans: [(paths: PathComponents, whole: [Bool])], tensors: [Int],
+        firstTensor: Int, views: [UInt8]
+    ) -> Range<UInt32> {
+        let firstNode = UInt32(nodes.count)
+        // Most models have fewer directories than twice their tensors: size the tables once.
+        directoryTable.reserveCapacity(directoryTable.count + 2 * tensors.count)
+        nodes.reserveCapacity(nodes.count + (views.count + 2) * tensors.count)
+        var position = 0
+        for (paths, _) in plans {
+            for path in 0..<paths.pathCount {
+                addTensor(model.tensors[tensors[position]].info, number: firstTensor + tensors[position], path: path, of: paths,
+                          at: trees[tree].root, views: views)
+                position += 1
+            }
+        }
+        return firstNode..<UInt32(nodes.count)
+    }
+
+    /// Adds path `path` of `paths`, tensor `number`'s (described by `info`), below `root`: its
+    /// directories, then the files of `views` that show it. Consecutive tensors usually share
+    /// directories: the previous tensor's directories, by depth, are reused while the new path
+    /// agrees with them.
+    private mutating func addTensor(_ info: TensorInfo, number: Int, path: Int, of paths: PathComponents, at root: UInt32, views: [UInt8]) {
+        let components = paths.components(ofPath: path)
+        var parent = root
+        if openDirectories.root != root { openDirectories = (root, []) }
+        for (depth, index) in components.dropLast().enumerated() {
+            let component = paths.component(index)
+            if depth < openDirectories.path.count && storedName(of: openDirectories.path[depth], equals: component) {
+                parent = openDirectories.path[depth]
+                continue
+            }
+            openDirectories.path.removeSubrange(depth...)
+            parent = directory(named: component, in: parent)
+            openDirectories.path.append(parent)
+        }
+        shownViews.removeAll(keepingCapacity: true)
+        for view in views where TensorViews.all[Int(view)].shows(info) { shownViews.append(view) }
+        addTensorFiles(named: paths.component(components.last!), in: parent, views: shownViews, tensor: UInt32(number))
     }
 
     /// Adds the directory `name` in `parent` whose contents mirror model tree `tree`; returns
@@ -142,7 +183,7 @@ struct NamespaceBuilder: Sendable {
     mutating func addMirror(of tree: Int, named name: [UInt8], in parent: UInt32) -> Int {
         let index = UInt32(nodes.count)
         name.withUnsafeBytes { addFile(named: $0, in: parent, kind: .mirrorRoot, payload: UInt32(mirrors.count)) }
-        mirrors.append(Mirror(tree: tree, root: index, firstInode: 0))
+        mirrors.append(Mirror(tree: tree, root: index))
         return mirrors.count - 1
     }
 
@@ -152,8 +193,27 @@ struct NamespaceBuilder: Sendable {
         return start
     }
 
-    /// Freezes the tree: groups and sorts children, counts subdirectories, fills the table.
-    func build() -> Namespace {
+    /// The namespace of the trees started so far. The first time something needs a tensor's
+    /// directory, `complete` finishes a copy of this builder (it returns the nodes each tree
+    /// gained) and the copy is frozen in turn.
+    func namespace(completing complete: @escaping @Sendable (inout NamespaceBuilder) -> [Range<UInt32>]) -> Namespace {
+        let early = table()
+        var trees = self.trees
+        for index in trees.indices {
+            let tree = trees[index]
+            trees[index].rootChildren = early.children(ofNode: tree.root).filter { tree.earlyNodes.contains($0 - 1) }
+            trees[index].rootSubdirectoryCount = UInt32(trees[index].rootChildren.count { nodes[Int($0 - 1)].kind.isDirectory })
+        }
+        let started = self
+        return Namespace(early: early, trees: trees, mirrors: mirrors, partialDirectories: partialDirectories) {
+            var builder = started
+            let lateNodes = complete(&builder)
+            return CompleteNamespace(table: builder.table(), lateNodes: lateNodes)
+        }
+    }
+
+    /// Freezes the nodes: groups and sorts children, counts subdirectories, fills the table.
+    func table() -> NamespaceTable {
         var directories = [DirectoryInfo](repeating: DirectoryInfo(firstChild: 0, childCount: 0, subdirectoryCount: 0), count: Int(directoryCount))
         for node in nodes.dropFirst() {
             let directory = Int(nodes[Int(node.parent)].payload)
@@ -183,22 +243,7 @@ struct NamespaceBuilder: Sendable {
                 return sorting ? [] : builder.lookupTable()
             }[1]
         }
-        var trees = self.trees
-        for index in trees.indices {
-            let tree = trees[index]
-            let info = directories[Int(nodes[Int(tree.root)].payload)]
-            trees[index].rootChildren = children[Int(info.firstChild)..<Int(info.firstChild + info.childCount)]
-                .filter { tree.nodes.contains($0 - 1) }
-            trees[index].rootSubdirectoryCount = UInt32(trees[index].rootChildren.count { nodes[Int($0 - 1)].kind.isDirectory })
-        }
-        var mirrors = self.mirrors
-        var nextInode = UInt64(nodes.count) + 1
-        for index in mirrors.indices {
-            mirrors[index].firstInode = nextInode
-            nextInode += UInt64(trees[mirrors[index].tree].nodes.count)
-        }
-        return Namespace(nodes: nodes, directories: directories, children: children, names: names, lookupTable: table,
-                         trees: trees, mirrors: mirrors)
+        return NamespaceTable(nodes: nodes, directories: directories, children: children, names: names, lookupTable: table)
     }
 
     /// Sorts each directory's list of children in `children` by name.
@@ -234,7 +279,7 @@ struct NamespaceBuilder: Sendable {
         names.withUnsafeBytes { allNames in
             for (index, node) in nodes.enumerated().dropFirst() {
                 let name = NamespaceBuilder.name(of: node, in: allNames)
-                var slot = Int(truncatingIfNeeded: Namespace.hash(parent: node.parent, name: name, suffix: node.suffix)) & mask
+                var slot = Int(truncatingIfNeeded: NamespaceTable.hash(parent: node.parent, name: name, suffix: node.suffix)) & mask
                 while table[slot] != 0 { slot = (slot + 1) & mask }
                 table[slot] = UInt32(index + 1)
             }

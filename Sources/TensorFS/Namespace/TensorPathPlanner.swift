@@ -25,6 +25,17 @@ struct TensorPathPlanner: Sendable {
         self.init(nameTable: table, layout: layout, companions: companions)
     }
 
+    /// A planner for the tensors of `model`: its table of names when loading made one (it is
+    /// taken), else one made now.
+    init(for model: LogicalModel, layout: Layout) {
+        let companions = CompanionPaths(model.companions.map(\.relativePath))
+        if let names = model.takeTensorNames() {
+            self.init(nameTable: names, layout: layout, companions: companions)
+        } else {
+            self.init(names: model.tensors.lazy.map(\.name), layout: layout, companions: companions)
+        }
+    }
+
     /// A planner for the tensors named in `nameTable`, beside `companions`.
     init(nameTable: NameTable, layout: Layout, companions: CompanionPaths) {
         self.layout = layout
@@ -55,10 +66,7 @@ struct TensorPathPlanner: Sendable {
             var segmentStart = 0
             for position in 0..<fileStart where bytes[position] == UInt8(ascii: ".") {
                 let segment = UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<position])
-                let path = companionDirectory.map { Self.joined($0, segment) }
-                let clashes = path.map { companions.isFile($0) && NameEscaping.isPlain(segment) } ?? false
-                append(segment, escapingDots: false, escapingFirstByte: clashes, atRoot: segmentStart == 0, to: &components)
-                companionDirectory = clashes ? nil : path
+                companionDirectory = appendDirectory(segment, in: companionDirectory, atRoot: segmentStart == 0, to: &components)
                 segmentStart = position + 1
             }
             var escapeDots = clashesWithGeneratedFile(name: bytes, isAtRoot: fileStart == 0, file: file)
@@ -67,6 +75,40 @@ struct TensorPathPlanner: Sendable {
             }
             append(file, escapingDots: escapeDots, escapingFirstByte: escapeDots && !file.contains(UInt8(ascii: ".")), atRoot: fileStart == 0, to: &components)
         }
+    }
+
+    /// Adds the entry of tensor `name` at the model's root to `components`: the first directory
+    /// of its path, or when the tensor lies in no directory of its own, its whole path. Returns
+    /// whether it added the whole path. Only the first `.` is looked at: a name that is not
+    /// the start of another's goes in the directory named by its part before the first `.`.
+    func planRootEntry(_ name: String, into components: inout PathComponents) -> Bool {
+        var name = name
+        let firstDirectory = layout == .flat ? nil : name.withUTF8 { utf8 -> Bool? in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")), !names.contains(UnsafeRawBufferPointer(rebasing: bytes[..<dot])) else { return nil }
+            _ = appendDirectory(UnsafeRawBufferPointer(rebasing: bytes[..<dot]), in: companions.isEmpty ? nil : [], atRoot: true,
+                                firstPieceOnly: true, to: &components)
+            components.endPath()
+            return true
+        }
+        if firstDirectory != nil { return false }
+        plan(name, into: &components)
+        return true
+    }
+
+    /// Appends the directory named by `segment` of a tensor's name, in `companionDirectory`
+    /// (the path so far, while it may still meet a companion file's path), escaped and cut to
+    /// fit (only its first piece with `firstPieceOnly`). A directory that would take a
+    /// companion file's path has its first byte escaped. Returns the path it makes, while it
+    /// may still meet a companion's.
+    private func appendDirectory(
+        _ segment: UnsafeRawBufferPointer, in companionDirectory: [UInt8]?, atRoot: Bool, firstPieceOnly: Bool = false,
+        to components: inout PathComponents
+    ) -> [UInt8]? {
+        let path = companionDirectory.map { Self.joined($0, segment) }
+        let clashes = path.map { companions.isFile($0) && NameEscaping.isPlain(segment) } ?? false
+        append(segment, escapingDots: false, escapingFirstByte: clashes, atRoot: atRoot, firstPieceOnly: firstPieceOnly, to: &components)
+        return clashes ? nil : path
     }
 
     /// `directory/component`, or `component` at the root.
@@ -84,14 +126,17 @@ struct TensorPathPlanner: Sendable {
     /// Appends `component` escaped and cut to fit (a cut file's pieces but the last are
     /// directories). A component at the model's root spelled like a tensor-parallel directory
     /// is escaped too.
-    private func append(_ component: UnsafeRawBufferPointer, escapingDots: Bool, escapingFirstByte: Bool, atRoot: Bool, to components: inout PathComponents) {
+    private func append(
+        _ component: UnsafeRawBufferPointer, escapingDots: Bool, escapingFirstByte: Bool, atRoot: Bool, firstPieceOnly: Bool = false,
+        to components: inout PathComponents
+    ) {
         let isDegreeDirectory = atRoot && TensorParallelNames.isDegreeDirectoryName(component)
         if NameEscaping.isPlain(component, escapingDots: escapingDots) && !isDegreeDirectory && !escapingFirstByte {
             return components.append(component)
         }
         var pieces = NameEscaping.pieces(of: NameEscaping.escape(component, escapingDots: escapingDots, escapingFirstByte: escapingFirstByte))
         if atRoot { TensorParallelNames.escapeDegreeDirectoryName(&pieces[0]) }
-        for piece in pieces {
+        for piece in firstPieceOnly ? [pieces[0]] : pieces {
             piece.withUnsafeBytes { components.append($0) }
         }
     }
