@@ -248,6 +248,24 @@ public final class TensorFileSystem: Sendable {
         return try contents.withPieces(of: ByteRange(start: offset, end: overflow ? .max : end), body)
     }
 
+    /// The local file whose bytes `inode` shows, whole and unchanged (a model of one file's
+    /// `model.safetensors`, a companion file), if it is one: the kernel may read such a file
+    /// itself (FUSE passthrough). Nil for every other file, and for remote sources.
+    public func wholeLocalFile(of inode: InodeNumber) -> MappedFile? {
+        let contents: FileContents
+        switch node(inode) {
+        case .modelFile(.safetensors, let model, nil):
+            contents = modelFiles.contents(.safetensors, model: model, mirror: nil, generated: nil)
+        case .companionFile(let number):
+            contents = companionFiles.contents(of: number)
+        default:
+            return nil
+        }
+        guard contents.prefix == nil, case .source(let source as MappedFile, let range, _) = contents.body,
+              range == ByteRange(start: 0, end: source.size) else { return nil }
+        return source
+    }
+
     // MARK: Extended attributes
 
     /// The `user.tensorfs.*` attributes of a tensor's files; empty for other nodes.
