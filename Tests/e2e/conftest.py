@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from safetensors import deserialize
 from safetensors.numpy import save_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
+
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +118,9 @@ def write_raw_model(path, entries, metadata=None):
     return path
 
 
-def reference_bytes(path):
-    """{name: raw bytes} of every tensor, as the reference library reads them."""
-    return {name: bytes(entry["data"]) for name, entry in deserialize(pathlib.Path(path).read_bytes())}
+def tensor_path(mountpoint, name):
+    """The file of tensor `name` in the default tree layout, for names that need no escaping."""
+    return pathlib.Path(mountpoint) / name.replace(".", "/")
 
 
 def daemons_serving(mountpoint):

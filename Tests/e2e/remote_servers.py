@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import wait_until
+from conftest import tensor_path, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -378,7 +378,3 @@ def fill_cache(mounts, url, options, tensors):
     read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
     wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
-
-
-def tensor_path(mountpoint, name):
-    return pathlib.Path(mountpoint) / name.replace(".", "/")

@@ -6,7 +6,8 @@ import struct
 
 import numpy as np
 
-from conftest import reference_bytes, write_model, write_raw_model
+from conftest import write_model, write_raw_model
+from reference import reference_bytes
 
 HOSTILE_NAMES = [
     "", ".", "..", "...", "a/b", "/", "a\x00b", "%", "%2E", "100%.x", "a..b", "trailing.", "a.json",
