@@ -3,6 +3,7 @@ real mounts that are always unmounted afterwards."""
 import json
 import os
 import pathlib
+import signal
 import struct
 import subprocess
 import time
@@ -14,6 +15,13 @@ from safetensors.numpy import save_file
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
 
+
+def pytest_configure(config):
+    # A test run started in the background of a script (`scripts/test.sh &`) inherits SIGINT
+    # ignored, and so would every daemon it starts: libfuse leaves an ignored signal alone, and
+    # the tests that stop a daemon with SIGINT would wait on it in vain.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
