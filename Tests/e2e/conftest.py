@@ -17,6 +17,8 @@ SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: a scale, stress or fuzzing test; the fast tier (scripts/test.sh --fast) leaves it out with -m 'not slow'")
     # A test run started in the background of a script (`scripts/test.sh &`) inherits SIGINT
     # ignored, and so would every daemon it starts: libfuse leaves an ignored signal alone, and
     # the tests that stop a daemon with SIGINT would wait on it in vain.

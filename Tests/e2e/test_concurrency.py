@@ -18,6 +18,7 @@ from conftest import write_model
 from reference import reference_bytes
 from foreground import daemons  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow
 SEED = 20261125
 
 

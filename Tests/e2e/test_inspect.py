@@ -176,6 +176,7 @@ def test_a_duplicated_tensor_name_is_refused_though_the_reference_keeps_the_last
     assert "defined more than once" in result.stderr
 
 
+@pytest.mark.slow
 def test_mutated_headers_get_the_reference_verdict(tensorfs_bin, tmp_path):
     """Random byte edits of valid files: tensorfs and the reference must agree on each."""
     rng = random.Random(20261125)
