@@ -50,7 +50,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Every mount starts two processes (the command and its daemon); with the Swift
-            // libraries linked in, each starts in about 9 ms instead of 13 (README, row 5).
+            // libraries linked in, each starts in about 9 ms instead of 13 (docs/PERFORMANCE.md, row 5).
             // lld, unlike gold, does not repeat glibc's link-time warning about the `mktemp`
             // that the static Foundation library references.
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-use-ld=lld", "-l_FoundationCollections", "-l_FoundationCShims"], .when(configuration: .release))]

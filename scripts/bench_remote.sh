@@ -35,16 +35,14 @@ else
 fi
 
 BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:scripts/bench:$WORK/streaming" python3 - <<'PY'
-import json, os, pathlib, shutil, statistics, subprocess, sys, time, urllib.request
+import json, os, pathlib, shutil, statistics, subprocess, sys, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from safetensors.numpy import save_file
-from common import drop_caches
-from remote_servers import Nginx, daemon_command_lines, shard_model
+from common import MIB, Mount, drop_caches, mount_seconds, timed, write_safetensors
+from remote_servers import Nginx, shard_model
 
 BIN, WORK, REPEAT = os.environ["BIN"], pathlib.Path(os.environ["WORK"]).resolve(), int(os.environ["REPEAT"])
-MiB = 1 << 20
 SAMPLE = pathlib.Path(".cache/models/all-MiniLM-L6-v2/model.safetensors").resolve()
 for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
     os.environ.pop(name, None)
@@ -60,24 +58,9 @@ def mountpoint(name):
     return path
 
 
-def mount(*arguments):
-    """Mounts; returns the seconds until the mount was live."""
-    start = time.perf_counter()
-    subprocess.run([BIN, "mount", *map(str, arguments)], check=True)
-    return time.perf_counter() - start
-
-
-def unmount(path):
-    subprocess.run([BIN, "unmount", str(path)], check=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(str(path) in line for line in daemon_command_lines()):
-        time.sleep(0.05)
-
-
-def timed(command):
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def command_seconds(command):
+    seconds, _ = timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
+    return seconds
 
 
 def median(values):
@@ -95,17 +78,19 @@ many = www / "many"
 many.mkdir()
 weight_map = {}
 rng = np.random.default_rng(0)
+values = rng.standard_normal(64, dtype=np.float32).tobytes()
 for shard in range(160):
     file_name = f"model-{shard + 1:05d}-of-00160.safetensors"
-    tensors = {f"model.layers.{shard}.block.{n}.weight": rng.standard_normal(64, dtype=np.float32) for n in range(625)}
-    save_file(tensors, str(many / file_name), metadata={"format": "pt"})
+    tensors = {f"model.layers.{shard}.block.{n}.weight": ("F32", [64], len(values)) for n in range(625)}
+    write_safetensors(str(many / file_name), tensors, lambda dtype: values, metadata={"format": "pt"})
     weight_map.update(dict.fromkeys(tensors, file_name))
 (many / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-big = {"before": rng.integers(0, 255, size=512 * MiB + 4099, dtype=np.uint8),
-       "one_mib": rng.integers(0, 255, size=MiB, dtype=np.uint8),
-       "after": rng.integers(0, 255, size=511 * MiB - 4099, dtype=np.uint8)}
-save_file(big, str(www / "big.safetensors"))
-del big
+# `one_mib` last, at the end of the file, as the reference writer (which sorts by name) placed it.
+noise = rng.integers(0, 255, size=MIB, dtype=np.uint8).tobytes()
+write_safetensors(str(www / "big.safetensors"), {
+    "after": ("U8", [511 * MIB - 4099], 511 * MIB - 4099),
+    "before": ("U8", [512 * MIB + 4099], 512 * MIB + 4099),
+    "one_mib": ("U8", [MIB], MIB)}, lambda dtype: noise)
 rows = []
 
 try:
@@ -130,17 +115,12 @@ try:
                                 ("160 shards, 100k tensors", server.url("many/model.safetensors.index.json"), True)]:
         ours, theirs = [], []
         for _ in range(REPEAT):
-            target = mountpoint("live")
-            ours.append(mount(url, target))
-            unmount(target)
-            start = time.perf_counter()
-            count = streaming_open(shard_urls(url) if sharded else [url])
-            theirs.append(time.perf_counter() - start)
+            ours.append(mount_seconds(BIN, [url], mountpoint("live")))
+            seconds, count = timed(lambda: streaming_open(shard_urls(url) if sharded else [url]))
+            theirs.append(seconds)
         local = []
         for _ in range(REPEAT):
-            target = mountpoint("live")
-            local.append(mount(www / (url.split("/", 3)[3]), target))
-            unmount(target)
+            local.append(mount_seconds(BIN, [www / (url.split("/", 3)[3])], mountpoint("live")))
         rows.append((f"1. mount until live, {label}", f"{median(ours) * 1000:.0f} ms (the same files mounted from local disk: {median(local) * 1000:.0f} ms)",
                      f"safetensors-streaming open + keys: {median(theirs) * 1000:.0f} ms ({count} keys)",
                      f"{median(theirs) / median(ours):.1f}x faster" if median(ours) < median(theirs) else f"{median(ours) / median(theirs):.1f}x slower",
@@ -157,11 +137,9 @@ try:
         for path in objects:
             (www / path).read_bytes()
         for _ in range(REPEAT):
-            target = mountpoint("sequential")
-            mount(url, target)
-            ours.append(timed(["cat", str(target / "model.safetensors")]))
-            unmount(target)
-            theirs.append(timed(["curl", "-s"] + [word for o in objects for word in ("-o", "/dev/null", server.url(o))]))
+            with Mount(BIN, [url], mountpoint("sequential")) as target:
+                ours.append(command_seconds(["cat", str(target / "model.safetensors")]))
+            theirs.append(command_seconds(["curl", "-s"] + [word for o in objects for word in ("-o", "/dev/null", server.url(o))]))
         size = sum((www / o).stat().st_size for o in objects)
         ratio = median(theirs) / median(ours)
         rows.append((f"2. sequential read, cold, {label}", f"{size / median(ours) / 1e9:.2f} GB/s",
@@ -169,39 +147,33 @@ try:
         note(rows[-1])
 
     # ---- Row 3: bytes to read one 1 MiB tensor of a 1 GiB file ----
-    target = mountpoint("one")
     server.clear_log()
-    mount(server.url("big.safetensors"), target)
-    header = sum(r["bytes"] for r in server.requests())
-    server.clear_log()
-    data = (target / "one_mib").read_bytes()
-    assert len(data) == MiB
-    transferred = sum(r["bytes"] for r in server.requests())
-    unmount(target)
-    part = 8 * MiB
+    with Mount(BIN, [server.url("big.safetensors")], mountpoint("one")) as target:
+        header = sum(r["bytes"] for r in server.requests())
+        server.clear_log()
+        data = (target / "one_mib").read_bytes()
+        assert len(data) == MIB
+        transferred = sum(r["bytes"] for r in server.requests())
+    part = 8 * MIB
     rows.append(("3. bytes for one 1 MiB tensor of a 1 GiB file", f"{transferred + header} B ({transferred} data + {header} header probe)",
-                 f"tensor + part + header = {MiB + part + header} B", f"{(transferred + header) / (MiB + part + header):.2f}", "<= 1",
-                 (transferred + header) / (MiB + part + header)))
+                 f"tensor + part + header = {MIB + part + header} B", f"{(transferred + header) / (MIB + part + header):.2f}", "<= 1",
+                 (transferred + header) / (MIB + part + header)))
     note(rows[-1])
 
     # ---- Row 4: re-read after a remount from --cache-dir vs a local-disk mount ----
     cache = WORK / "cache"
     shutil.rmtree(cache, ignore_errors=True)
-    target = mountpoint("cached")
-    mount("--cache-dir", cache, "--cache-size", "4G", server.url("big.safetensors"), target)
-    subprocess.run(["cat", str(target / "model.safetensors")], check=True, stdout=subprocess.DEVNULL)
-    unmount(target)
+    cached = Mount(BIN, [server.url("big.safetensors")], mountpoint("cached"), ["--cache-dir", cache, "--cache-size", "4G"])
+    with cached as target:
+        subprocess.run(["cat", str(target / "model.safetensors")], check=True, stdout=subprocess.DEVNULL)
     ours, theirs = [], []
     for _ in range(REPEAT):
-        mount("--cache-dir", cache, "--cache-size", "4G", server.url("big.safetensors"), target)
-        drop_caches()
-        ours.append(timed(["cat", str(target / "model.safetensors")]))
-        unmount(target)
-        local = mountpoint("local")
-        mount(www / "big.safetensors", local)
-        drop_caches()
-        theirs.append(timed(["cat", str(local / "model.safetensors")]))
-        unmount(local)
+        with cached as target:
+            drop_caches()
+            ours.append(command_seconds(["cat", str(target / "model.safetensors")]))
+        with Mount(BIN, [www / "big.safetensors"], mountpoint("local")) as local:
+            drop_caches()
+            theirs.append(command_seconds(["cat", str(local / "model.safetensors")]))
     size = (www / "big.safetensors").stat().st_size
     rows.append(("4. re-read after remount from --cache-dir, page cache dropped", f"{size / median(ours) / 1e9:.2f} GB/s",
                  f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8",

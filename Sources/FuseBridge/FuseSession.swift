@@ -25,7 +25,7 @@ public struct MountSettings: Sendable {
     }
 
     /// Enough workers to keep reads of cold sources in flight (a worker waits while the kernel
-    /// reads the source's pages in); see the README's Performance section.
+    /// reads the source's pages in); see docs/PERFORMANCE.md (cold reads).
     public static let defaultThreads = 16
 }
 
@@ -75,7 +75,7 @@ extension FuseBridge {
         }
         log.write(.info, "mounted at \(settings.mountpoint)")
         // One descriptor for all workers: cloning one per worker (clone_fd) made walks and
-        // concurrent cold reads slower here (README, Performance).
+        // concurrent cold reads slower here (docs/PERFORMANCE.md).
         let status = cfuse_session_loop_threads(session, UInt32(max(settings.threads, 1)))
         log.write(.info, "session ended (\(status)), unmounting \(settings.mountpoint)")
     }

@@ -3,17 +3,27 @@ real mounts that are always unmounted afterwards."""
 import json
 import os
 import pathlib
+import signal
 import struct
 import subprocess
 import time
 
 import numpy as np
 import pytest
-from safetensors import deserialize
 from safetensors.numpy import save_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLE_MODEL = REPO / ".cache/models/all-MiniLM-L6-v2/model.safetensors"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: a scale, stress or fuzzing test; the fast tier (scripts/test.sh --fast) leaves it out with -m 'not slow'")
+    # A test run started in the background of a script (`scripts/test.sh &`) inherits SIGINT
+    # ignored, and so would every daemon it starts: libfuse leaves an ignored signal alone, and
+    # the tests that stop a daemon with SIGINT would wait on it in vain.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +128,9 @@ def write_raw_model(path, entries, metadata=None):
     return path
 
 
-def reference_bytes(path):
-    """{name: raw bytes} of every tensor, as the reference library reads them."""
-    return {name: bytes(entry["data"]) for name, entry in deserialize(pathlib.Path(path).read_bytes())}
+def tensor_path(mountpoint, name):
+    """The file of tensor `name` in the default tree layout, for names that need no escaping."""
+    return pathlib.Path(mountpoint) / name.replace(".", "/")
 
 
 def daemons_serving(mountpoint):

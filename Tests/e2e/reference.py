@@ -1,6 +1,12 @@
-"""Writing files with the reference library, including dtypes numpy cannot hold."""
+"""The reference library (safetensors), as the tests use it: reading every tensor of a file, and
+writing files, including dtypes numpy cannot hold."""
+import pathlib
+from typing import NamedTuple
+
 import numpy as np
-from safetensors import TensorSpec, serialize
+from safetensors import TensorSpec, deserialize, serialize
+
+from conftest import tensor_path
 
 # Every dtype the reference writer accepts, by its writer name (F6 is not writable there).
 WRITER_DTYPES = {
@@ -26,3 +32,30 @@ def storage_shape(dtype, shape):
     if dtype == "float4_e2m1fn_x2":
         return [*shape[:-1], shape[-1] // 2]
     return list(shape)
+
+
+class ReferenceTensor(NamedTuple):
+    """One tensor as the reference library reads it."""
+    dtype: str
+    """The header's dtype: `F32`, `BF16`, `F4`, ..."""
+    shape: tuple
+    data: bytes
+
+
+def reference_tensors(source):
+    """{name: ReferenceTensor} of every tensor in `source` (a path, or a whole file's bytes), as
+    the reference library reads it; fails as it does on a file it refuses."""
+    contents = source if isinstance(source, (bytes, bytearray)) else pathlib.Path(source).read_bytes()
+    return {name: ReferenceTensor(entry["dtype"], tuple(entry["shape"]), bytes(entry["data"]))
+            for name, entry in deserialize(contents)}
+
+
+def reference_bytes(source):
+    """{name: raw bytes} of every tensor in `source`, as `reference_tensors` reads them."""
+    return {name: tensor.data for name, tensor in reference_tensors(source).items()}
+
+
+def assert_reads_back(mountpoint, source):
+    """Every tensor of the file `source` reads through `mountpoint` as the reference reads it."""
+    for name, data in reference_bytes(source).items():
+        assert tensor_path(mountpoint, name).read_bytes() == data, name

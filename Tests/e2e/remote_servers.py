@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import wait_until
+from conftest import tensor_path, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,15 +27,31 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def start_on_free_port(start, what, attempts=5):
+    """Runs `start(port)` (which returns the server's process) on a free port until the server
+    listens there. Another process (a test running in parallel) may take the port between the
+    probe and the server's bind: the server then exits, and another port is tried."""
+    for _ in range(attempts):
+        port = free_port()
+        process = start(port)
+        if wait_for_port(port, process, what):
+            return port, process
+    raise AssertionError(f"{what} exited with {process.returncode} on each of {attempts} free ports")
+
+
 def wait_for_port(port, process, what, timeout=30):
-    """Waits until `process` listens on `port`; stops it and fails if it does not."""
+    """Waits until `process` listens on `port`: True once it does, False if it exited first (a
+    port taken meanwhile); stops it and fails if it neither listens nor exits in time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{what} exited with {process.returncode}")
+            return False
         try:
             with socket.create_connection((LOOPBACK, port), timeout=0.2):
-                return
+                # Someone listens; it is this server unless it exits for want of the port.
+                time.sleep(0.1)
+                if process.poll() is None:
+                    return True
         except OSError:
             time.sleep(0.05)
     stop(process)
@@ -61,9 +77,11 @@ class Nginx:
         self.root = self.workdir / "www"
         self.root.mkdir(parents=True)
         self.log = self.workdir / "access.log"
-        self.port = free_port()
+        (self.workdir / "temp").mkdir()
+        self.port, self.process = start_on_free_port(self._start, "nginx")
+
+    def _start(self, port):
         temp = self.workdir / "temp"
-        temp.mkdir()
         config = self.workdir / "nginx.conf"
         config.write_text(f"""
 user root;
@@ -85,10 +103,10 @@ http {{
     sendfile on;
     keepalive_requests 1000000;
     server {{
-        listen {LOOPBACK}:{self.port};
+        listen {LOOPBACK}:{port};
         root {self.root};
         location /redirect-elsewhere/ {{
-            rewrite ^/redirect-elsewhere/(.*)$ http://localhost:{self.port}/$1 redirect;
+            rewrite ^/redirect-elsewhere/(.*)$ http://localhost:{port}/$1 redirect;
         }}
         location /forbidden/ {{
             return 403;
@@ -99,10 +117,9 @@ http {{
     }}
 }}
 """)
-        self.process = subprocess.Popen(
+        return subprocess.Popen(
             ["nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"), "-c", str(config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, "nginx")
 
     def url(self, name=""):
         return f"http://{LOOPBACK}:{self.port}/{name}"
@@ -136,12 +153,10 @@ class Moto:
     """moto's S3 server; `client()` is a boto3 client for it."""
 
     def __init__(self, environment=None):
-        self.port = free_port()
         env = dict(os.environ, **(environment or {}))
-        self.process = subprocess.Popen(
-            ["moto_server", "-H", LOOPBACK, "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wait_for_port(self.port, self.process, "moto_server")
+        self.port, self.process = start_on_free_port(lambda port: subprocess.Popen(
+            ["moto_server", "-H", LOOPBACK, "-p", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env), "moto_server")
         self.endpoint = f"http://{LOOPBACK}:{self.port}"
 
     def client(self, key_id="test", secret="test", service="s3"):
@@ -378,7 +393,3 @@ def fill_cache(mounts, url, options, tensors):
     read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
     wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
-
-
-def tensor_path(mountpoint, name):
-    return pathlib.Path(mountpoint) / name.replace(".", "/")

@@ -11,7 +11,8 @@ import types
 import numpy as np
 import pytest
 
-from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, reference_bytes, run, wait_until, write_model
+from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run, wait_until, write_model
+from reference import reference_bytes
 
 NOBODY = 65534
 

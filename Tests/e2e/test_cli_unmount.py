@@ -1,11 +1,9 @@
-"""`tensorfs unmount`: a live mount, a stale one left by a killed daemon, and what it refuses."""
+"""`tensorfs unmount`: a live mount and what it refuses. (A stale mount left by a killed daemon:
+test_faults_lifecycle.py.)"""
 import os
-import signal
 import subprocess
 
-import pytest
-
-from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run, wait_until
+from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run
 
 
 def test_unmount_leaves_a_plain_directory_and_no_daemon(mounts, tensorfs_bin, sample_model):
@@ -16,25 +14,6 @@ def test_unmount_leaves_a_plain_directory_and_no_daemon(mounts, tensorfs_bin, sa
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert_nothing_left(mountpoint)
     assert os.listdir(mountpoint) == []
-
-
-def test_a_killed_daemon_leaves_a_stale_mount_that_unmount_clears(mounts, tensorfs_bin, sample_model):
-    mountpoint = mounts.mount(sample_model)
-    [daemon] = daemons_serving(mountpoint)
-    os.kill(daemon, signal.SIGKILL)
-    wait_until(lambda: not daemons_serving(mountpoint), "the daemon is gone")
-    with pytest.raises(OSError):
-        os.listdir(mountpoint)
-    assert is_mounted(mountpoint)
-
-    again = run(tensorfs_bin, "mount", sample_model, mountpoint)
-    assert_one_line_failure(again, "stale mount", f"tensorfs unmount {mountpoint}")
-
-    mounts.unmount(mountpoint)
-    assert_nothing_left(mountpoint)
-    assert os.listdir(mountpoint) == []
-    mounts.mount(sample_model)
-    assert (mountpoint / "model.safetensors").stat().st_size == sample_model.stat().st_size
 
 
 def test_unmount_of_a_directory_that_is_not_mounted_fails_with_one_line(tensorfs_bin, tmp_path):

@@ -96,17 +96,21 @@ def test_a_killed_daemon_leaves_a_stale_mount_that_unmount_clears_and_mount_reus
     with pytest.raises(OSError) as failure:
         os.statvfs(mountpoint)
     assert failure.value.errno == errno.ENOTCONN
+    with pytest.raises(OSError):
+        os.listdir(mountpoint)
 
     again = run(tensorfs_bin, "mount", tmp_path / "model.safetensors", mountpoint)
-    assert again.returncode == 1
+    assert_one_line_failure(again, "stale mount", f"tensorfs unmount {mountpoint}")
     assert again.stderr.strip() == (
         f"tensorfs: {mountpoint}: a stale mount is left from a daemon that died (fuse.tensorfs); "
         f"clear it with: tensorfs unmount {mountpoint}")
 
     mounts.unmount(mountpoint)
-    assert not is_mounted(mountpoint)
+    assert_nothing_left(mountpoint)
+    assert os.listdir(mountpoint) == []
     remounted = mounts.mount(tmp_path / "model.safetensors")
     assert (remounted / "layer/2/weight").read_bytes() == files["layer/2/weight"]
+    assert (remounted / "model.safetensors").stat().st_size == (tmp_path / "model.safetensors").stat().st_size
 
 
 def test_a_daemon_whose_launcher_went_away_unmounts_instead_of_staying_half_started(tensorfs_bin, tmp_path):

@@ -15,6 +15,7 @@ from safetensors import safe_open
 from conftest import run
 from foreground import daemons  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow
 FULL = os.environ.get("TENSORFS_LIMITS") == "full"
 LIMIT = 100_000_000
 

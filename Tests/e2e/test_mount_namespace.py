@@ -6,7 +6,8 @@ import struct
 
 import numpy as np
 
-from conftest import reference_bytes, write_model, write_raw_model
+from conftest import write_model, write_raw_model
+from reference import reference_bytes
 
 HOSTILE_NAMES = [
     "", ".", "..", "...", "a/b", "/", "a\x00b", "%", "%2E", "100%.x", "a..b", "trailing.", "a.json",
@@ -20,7 +21,7 @@ BITSANDBYTES_NAMES = [
 
 
 def decode(components):
-    """The tensor name a path below the root stands for, by the rule in the README: join the
+    """The tensor name a path below the root stands for, by the rule in docs/SEMANTICS.md: join the
     components with '.', except after one ending in '%+' (drop it, join with nothing), then
     decode each %XX escape; a lone '%' is the empty string."""
     name = b""
@@ -131,13 +132,15 @@ def test_hostile_names_are_escaped_reversibly_in_the_flat_layout(mounts, tmp_pat
     assert decoded["p" * 250 + ".."] == "p" * 250 + "%+/%2E%2E"
 
 
-def test_the_readme_escaping_examples_hold(mounts, tmp_path):
+def test_the_documented_escaping_examples_hold(mounts, tmp_path):
+    """The examples of the escaping rule's table in docs/SEMANTICS.md."""
     examples = {
         "model.layers.0.mlp.up_proj.weight": "model/layers/0/mlp/up_proj/weight",
         "x.weight": "x/weight",
         "x.weight.absmax": "x/weight.absmax",
         "w": "w",
         "w.json": "w%2Ejson",
+        "w.json.json": "w%2Ejson%2Ejson",
         "a/b.c": "a%2Fb/c",
         "a..b": "a/%/b",
         "": "%",

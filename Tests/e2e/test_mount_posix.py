@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import reference_bytes
+from reference import reference_bytes
 
 TENSOR = "encoder/layer/0/attention/self/query/weight"
 

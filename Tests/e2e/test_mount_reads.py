@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from conftest import reference_bytes, write_model, write_raw_model
-from reference import serialize_raw
+from conftest import tensor_path, write_model, write_raw_model
+from reference import reference_bytes, serialize_raw
 
 # Every dtype the reference writer takes from a NumPy array (ml_dtypes supplies BF16 and F8).
 NUMPY_DTYPES = {
@@ -23,10 +23,6 @@ NUMPY_DTYPES = {
     "F8_E8M0": ml_dtypes.float8_e8m0fnu,
 }
 SHAPES = [(), (0,), (1,), (7,), (3, 5), (2, 3, 4), (4, 0, 2), (129, 33)]
-
-
-def tensor_path(mountpoint, name):
-    return mountpoint / name.replace(".", "/")
 
 
 def random_array(rng, dtype, shape):

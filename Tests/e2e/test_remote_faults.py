@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import is_mounted, run
-from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, replace_published, tensor_path  # noqa: F401 (fixtures)
+from conftest import is_mounted, run, tensor_path
+from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, replace_published  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 FAILURE_MEMORY = 2

@@ -8,16 +8,11 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from conftest import is_mounted, run, write_model
-from remote_servers import daemon_command_lines, nginx, no_proxies, shard_model, tensor_path  # noqa: F401 (fixtures)
+from conftest import is_mounted, run, tensor_path, write_model
+from reference import assert_reads_back
+from remote_servers import daemon_command_lines, nginx, no_proxies, shard_model  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
-
-
-def assert_reads_back(mountpoint, reference_file):
-    with safe_open(str(reference_file), "np") as reference:
-        for name in reference.keys():
-            assert tensor_path(mountpoint, name).read_bytes() == reference.get_tensor(name).tobytes(), name
 
 
 def publish(nginx, source, name):

@@ -3,10 +3,10 @@ credentials from the environment or a profile, signed (and checked) or unsigned.
 import json
 
 import pytest
-from safetensors import safe_open
 
 from conftest import is_mounted, run
-from remote_servers import Moto, moto, no_proxies, shard_model, tensor_path  # noqa: F401 (fixtures)
+from reference import assert_reads_back
+from remote_servers import Moto, moto, no_proxies, shard_model  # noqa: F401 (fixtures)
 
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
                  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
@@ -40,12 +40,6 @@ def bucket(moto, sample_model, tmp_path_factory):
 def use_moto(monkeypatch, moto):
     for name, value in moto.environment().items():
         monkeypatch.setenv(name, value)
-
-
-def assert_reads_back(mountpoint, reference_file):
-    with safe_open(str(reference_file), "np") as reference:
-        for name in reference.keys():
-            assert tensor_path(mountpoint, name).read_bytes() == reference.get_tensor(name).tobytes(), name
 
 
 @pytest.mark.parametrize("source", [

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from conftest import daemons_serving, is_mounted, wait_until
-from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, tensor_path  # noqa: F401 (fixtures)
+from conftest import daemons_serving, is_mounted, tensor_path, wait_until
+from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"

@@ -5,9 +5,12 @@ import json
 import os
 import random
 
+import pytest
 from safetensors import safe_open
 
 from conftest import REPO
+
+pytestmark = pytest.mark.slow
 
 SHARDS = 160
 TENSORS_PER_SHARD = 625

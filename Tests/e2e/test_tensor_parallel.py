@@ -8,10 +8,11 @@ import sys
 
 import numpy as np
 import pytest
-from safetensors import deserialize, safe_open
+from safetensors import safe_open
 
 from conftest import is_mounted, run, write_model, write_raw_model
 from foreground import daemons  # noqa: F401 (a fixture)
+from reference import reference_tensors
 
 BITS = {"BOOL": 8, "U8": 8, "I8": 8, "I16": 16, "U16": 16, "I32": 32, "U32": 32, "I64": 64, "U64": 64,
         "F16": 16, "BF16": 16, "F32": 32, "F64": 64, "C64": 64, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
@@ -38,11 +39,6 @@ def elements(raw, dtype, shape):
         return np.frombuffer(bytes(raw), dtype=f"<u{bits // 8}").reshape(shape)
     unpacked = np.unpackbits(np.frombuffer(bytes(raw), np.uint8), bitorder="little").reshape(-1, bits)
     return (unpacked.astype(np.uint16) << np.arange(bits, dtype=np.uint16)).sum(axis=1).reshape(shape)
-
-
-def tensors_of(path):
-    """{name: (dtype, shape, bytes)} as the reference library reads the file."""
-    return {name: (t["dtype"], tuple(t["shape"]), bytes(t["data"])) for name, t in deserialize(path.read_bytes())}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +73,7 @@ def test_rank_slices_put_together_are_the_tensor(every_dtype_mount, dtype, rule)
     model, mountpoint = every_dtype_mount
     _, dimension, shape = RULES[rule]
     name = f"{dtype}.{rule}"
-    full = elements(tensors_of(model)[name][2], dtype, shape)
+    full = elements(reference_tensors(model)[name].data, dtype, shape)
     for degree in DEGREES:
         parts = []
         for rank in range(degree):
@@ -103,10 +99,10 @@ def test_rank_slices_put_together_are_the_tensor(every_dtype_mount, dtype, rule)
 @pytest.mark.parametrize("degree", DEGREES)
 def test_each_rank_model_loads_in_the_reference_library(every_dtype_mount, degree):
     model, mountpoint = every_dtype_mount
-    reference = tensors_of(model)
+    reference = reference_tensors(model)
     for rank in range(degree):
         path = mountpoint / f"tp-{degree}" / f"rank-{rank}" / "model.safetensors"
-        loaded = tensors_of(path)
+        loaded = reference_tensors(path)
         assert sorted(loaded) == sorted(reference)
         with safe_open(str(path), "np") as opened:
             assert set(opened.keys()) == set(reference)

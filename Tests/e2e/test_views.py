@@ -7,10 +7,9 @@ import warnings
 import ml_dtypes
 import numpy as np
 import pytest
-import safetensors
 
 from conftest import write_model, write_raw_model
-from reference import WRITER_DTYPES, serialize_raw
+from reference import WRITER_DTYPES, reference_tensors, serialize_raw
 
 # Header dtype -> (npy descr, ml_dtypes type that views the bytes, or None).
 PRESENTATION = {
@@ -60,18 +59,14 @@ def every_dtype(tmp_path_factory):
     return directory
 
 
-def reference_tensors(path):
-    return {name: entry for name, entry in safetensors.deserialize(path.read_bytes())}
-
-
 def test_every_dtype_loads_from_npy_bit_for_bit_plain_and_memory_mapped(mounts, every_dtype):
     mountpoint = mounts.mount(every_dtype)
     checked = set()
     for source in sorted(every_dtype.iterdir()):
         for name, entry in reference_tensors(source).items():
             path = str(mountpoint / name.replace(".", "/")) + ".npy"
-            descr, _ = PRESENTATION[entry["dtype"]]
-            expected_shape = npy_shape(entry["dtype"], entry["shape"], len(entry["data"]))
+            descr, _ = PRESENTATION[entry.dtype]
+            expected_shape = npy_shape(entry.dtype, entry.shape, len(entry.data))
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 with open(path, "rb") as handle:
@@ -85,20 +80,20 @@ def test_every_dtype_loads_from_npy_bit_for_bit_plain_and_memory_mapped(mounts, 
             assert (shape, fortran, dtype) == (expected_shape, False, np.dtype(descr)), name
             for array in (plain, mapped):
                 assert array.dtype == np.dtype(descr) and array.shape == expected_shape, name
-                assert array.tobytes() == bytes(entry["data"]), name
-            assert os.path.getsize(path) == data_start + len(entry["data"])
-            checked.add(entry["dtype"])
+                assert array.tobytes() == entry.data, name
+            assert os.path.getsize(path) == data_start + len(entry.data)
+            checked.add(entry.dtype)
     assert checked == set(PRESENTATION)
 
 
 def test_ml_dtypes_views_the_npy_bytes_in_one_step(mounts, every_dtype):
     mountpoint = mounts.mount(every_dtype)
     for name, entry in reference_tensors(every_dtype / "all.safetensors").items():
-        _, ml_type = PRESENTATION[entry["dtype"]]
+        _, ml_type = PRESENTATION[entry.dtype]
         if ml_type is None:
             continue
         viewed = np.load(str(mountpoint / name.replace(".", "/")) + ".npy").view(ml_type)
-        expected = np.frombuffer(bytes(entry["data"]), dtype=ml_type).reshape(entry["shape"])
+        expected = np.frombuffer(entry.data, dtype=ml_type).reshape(entry.shape)
         assert viewed.shape == expected.shape
         assert viewed.tobytes() == expected.tobytes()
 
@@ -107,7 +102,7 @@ def test_the_sample_model_loads_from_npy(mounts, sample_model):
     mountpoint = mounts.mount(sample_model)
     for name, entry in reference_tensors(sample_model).items():
         array = np.load(str(mountpoint / name.replace(".", "/")) + ".npy", mmap_mode="r")
-        expected = np.frombuffer(bytes(entry["data"]), dtype=PRESENTATION[entry["dtype"]][0]).reshape(entry["shape"])
+        expected = np.frombuffer(entry.data, dtype=PRESENTATION[entry.dtype][0]).reshape(entry.shape)
         assert np.array_equal(array, expected), name
 
 

@@ -72,31 +72,61 @@ def timed(action):
     return time.perf_counter() - start, value
 
 
+def daemon_pid(mountpoint):
+    """The process id of the background daemon serving `mountpoint`, or None."""
+    target = os.fsencode(os.path.realpath(mountpoint))
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                words = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--readiness-descriptor" in words and target in words:
+            return int(pid)
+    return None
+
+
 class Mount:
     """`with Mount(binary, [sources], mountpoint, options) as path:` mounts (a fresh daemon, so an
-    empty page cache for the mounted files) and always unmounts."""
+    empty page cache for the mounted files) and always unmounts, then waits for the daemon to exit
+    (its last writes to a disk cache done, its CPU free for what is timed next). `seconds` is how
+    long `tensorfs mount` took to return, that is until the mount was live."""
 
     def __init__(self, binary, sources, mountpoint, options=()):
         self.binary, self.sources, self.mountpoint, self.options = binary, list(sources), mountpoint, list(options)
+        self.seconds = None
 
     def __enter__(self):
         os.makedirs(self.mountpoint, exist_ok=True)
-        subprocess.run([self.binary, "mount", *self.options, *self.sources, self.mountpoint], check=True)
+        command = [self.binary, "mount", *map(str, self.options), *map(str, self.sources), str(self.mountpoint)]
+        self.seconds, _ = timed(lambda: subprocess.run(command, check=True))
         return self.mountpoint
 
     def __exit__(self, *exc):
-        subprocess.run([self.binary, "unmount", self.mountpoint], check=True)
+        subprocess.run([self.binary, "unmount", str(self.mountpoint)], check=True)
+        deadline = time.monotonic() + 30
+        while daemon_pid(self.mountpoint) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
-def write_safetensors(path, tensors, fill):
+def mount_seconds(binary, sources, mountpoint, options=()):
+    """How long `tensorfs mount` takes until the mount is live; unmounts again."""
+    mount = Mount(binary, sources, mountpoint, options)
+    with mount:
+        pass
+    return mount.seconds
+
+
+def write_safetensors(path, tensors, fill, metadata=None):
     """Writes a safetensors file of `tensors` {name: (dtype, shape, nbytes)} in order, each filled
-    by repeating `fill(dtype)` (bytes); returns {name: (absolute offset, nbytes)}."""
-    header = {}
+    by repeating `fill(dtype)` (bytes), with `metadata` {key: value} if given; returns
+    {name: (absolute offset, nbytes)}."""
+    header = {} if metadata is None else {"__metadata__": metadata}
     offset = 0
     for name, (dtype, shape, nbytes) in tensors.items():
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + nbytes]}
         offset += nbytes
-    text = json.dumps(header).encode()
+    text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(8 + len(text)) % 8)
     data_start = 8 + len(text)
     with open(path + ".partial", "wb") as out:

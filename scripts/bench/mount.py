@@ -5,9 +5,8 @@ daemon's anonymous memory (RssAnon) when ready and after reading every sidecar."
 import os
 import subprocess
 import sys
-import time
 
-from common import arguments, emit, log, ratio_row, sharded_model
+from common import Mount, arguments, daemon_pid, emit, log, mount_seconds, ratio_row, sharded_model, timed
 
 REFERENCE = """
 import glob, sys
@@ -22,24 +21,10 @@ TENSORS = 100_000
 
 
 def reference_seconds(model):
-    start = time.perf_counter()
-    output = subprocess.run([sys.executable, "-c", REFERENCE, model], check=True, capture_output=True, text=True).stdout
-    elapsed = time.perf_counter() - start
+    elapsed, output = timed(lambda: subprocess.run(
+        [sys.executable, "-c", REFERENCE, model], check=True, capture_output=True, text=True).stdout)
     assert int(output) == TENSORS, output
     return elapsed
-
-
-def daemon_pid(mountpoint):
-    target = os.fsencode(os.path.realpath(mountpoint))
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                words = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if b"--readiness-descriptor" in words and target in words:
-            return pid
-    raise RuntimeError(f"no tensorfs daemon serves {mountpoint}")
 
 
 def anonymous_mib(pid):
@@ -50,20 +35,10 @@ def anonymous_mib(pid):
     raise RuntimeError(f"no RssAnon in /proc/{pid}/status")
 
 
-def mount_seconds(binary, index, mountpoint, options, after=None):
-    """Times `tensorfs mount` until it returns; runs `after(mountpoint)` before unmounting."""
-    os.makedirs(mountpoint, exist_ok=True)
-    start = time.perf_counter()
-    subprocess.run([binary, "mount", *options, index, mountpoint], check=True)
-    elapsed = time.perf_counter() - start
-    try:
-        return elapsed, after(mountpoint) if after else None
-    finally:
-        subprocess.run([binary, "unmount", mountpoint], check=True)
-
-
 def memory_after_sidecars(mountpoint):
     pid = daemon_pid(mountpoint)
+    if pid is None:
+        raise RuntimeError(f"no tensorfs daemon serves {mountpoint}")
     ready = anonymous_mib(pid)
     sidecars = 0
     for root, _, files in os.walk(mountpoint):
@@ -82,15 +57,16 @@ def main():
     mountpoint = os.path.join(args.work, "mnt")
     # Warm the page cache and both code paths once, then interleave the pairs.
     reference_seconds(model)
-    mount_seconds(args.binary, index, mountpoint, args.mount_option)
+    mount_seconds(args.binary, [index], mountpoint, args.mount_option)
     samples = []
     for repeat in range(max(args.repeats, 5)):
         log(f"bench: mount, repeat {repeat + 1}")
-        ours, _ = mount_seconds(args.binary, index, mountpoint, args.mount_option)
+        ours = mount_seconds(args.binary, [index], mountpoint, args.mount_option)
         samples.append((reference_seconds(model), ours))
     emit(ratio_row("5", "mount of 100k tensors in 160 shards until live",
                    "reference: safe_open every shard and list its keys (one Python process)", ">= 1", samples))
-    _, (ready, walked, sidecars) = mount_seconds(args.binary, index, mountpoint, args.mount_option, memory_after_sidecars)
+    with Mount(args.binary, [index], mountpoint, args.mount_option) as mounted:
+        ready, walked, sidecars = memory_after_sidecars(mounted)
     emit({"id": "8", "row": f"daemon RssAnon after mounting and reading all {sidecars} .json files",
           "baseline": f"RssAnon when the mount is ready: {ready:.1f} MiB", "goal": "<= 64", "value": round(walked, 1), "unit": "MiB"})
 

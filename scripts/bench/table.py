@@ -1,5 +1,5 @@
-"""Turns benchmark rows (JSON lines, see common.py) into the markdown table of the README, headed
-by a line naming the machine. Usage: table.py ROWS.jsonl"""
+"""Turns benchmark rows (JSON lines, see common.py) into the markdown table of
+docs/PERFORMANCE.md, headed by a line naming the machine. Usage: table.py ROWS.jsonl"""
 import json
 import operator
 import os
