@@ -2,7 +2,8 @@ import RemoteSources
 import Synchronization
 
 /// Turns what remote sources report while a mount loads into one line of progress:
-/// `tensorfs: 12 objects found, 5 headers fetched; retrying model-3.safetensors (HTTP 503)`.
+/// `tensorfs: 12 objects found, 5 headers fetched; retrying model-3.safetensors (HTTP 503)`,
+/// objects named by their last component so that the line fits a terminal.
 final class LoadingProgress: Sendable {
     private struct Counts {
         var found = 0
@@ -24,11 +25,15 @@ final class LoadingProgress: Sendable {
             switch event {
             case .listed(_, let objects): counts.found += objects
             case .fetchedHeader: counts.fetched += 1
-            case .retrying(let object, let reason): counts.retry = (object, reason)
+            case .retrying(let object, let reason): counts.retry = (Self.lastComponent(object), reason)
             }
             return Self.line(counts)
         }
         show(line)
+    }
+
+    private static func lastComponent(_ object: String) -> String {
+        object.split(separator: "/").last.map(String.init) ?? object
     }
 
     private static func line(_ counts: Counts) -> String {

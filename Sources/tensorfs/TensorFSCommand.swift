@@ -11,7 +11,7 @@ struct TensorFSCommand: ParsableCommand {
     /// The version `-V` prints.
     static let version = "0.1.0"
 
-    @Flag(name: [.customShort("V"), .long], help: "Show the version.")
+    @Flag(name: [.customShort("V"), .customLong("version")], help: "Show the version.")
     var showVersion = false
 
     func run() throws {

@@ -13,8 +13,8 @@ import Testing
         #expect(lines.withLock { $0 } == [
             "tensorfs: 3 objects found, 0 headers fetched",
             "tensorfs: 3 objects found, 1 header fetched",
-            "tensorfs: 3 objects found, 1 header fetched; retrying s3://b/p/b.safetensors (HTTP 503)",
-            "tensorfs: 3 objects found, 2 headers fetched; retrying s3://b/p/b.safetensors (HTTP 503)",
+            "tensorfs: 3 objects found, 1 header fetched; retrying b.safetensors (HTTP 503)",
+            "tensorfs: 3 objects found, 2 headers fetched; retrying b.safetensors (HTTP 503)",
         ])
     }
 }
