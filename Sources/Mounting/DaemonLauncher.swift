@@ -73,7 +73,7 @@ public enum DaemonLauncher {
         let handoff = DaemonHandoff(launcher: getpid(), showsProgress: showsProgress, configuration: configuration)
         do {
             try UnixSocket.send(Array(try JSONEncoder().encode(handoff)), on: ours)
-            _ = shutdown(ours.rawValue, Int32(SHUT_WR))
+            try systemCall { shutdown(ours.rawValue, Int32(SHUT_WR)) }
         } catch {
             // The daemon is gone already; its ending says why.
         }

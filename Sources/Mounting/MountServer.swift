@@ -22,7 +22,7 @@ public enum MountServer {
         guard let (reporter, configuration) = LauncherReporter.accept(descriptor: descriptor) else { exit(1) }
         // A daemon must not keep the directory it was started from busy; every path in the
         // configuration is absolute.
-        _ = chdir("/")
+        _ = try? systemCall { chdir("/") }
         serve(configuration, reporter: reporter, foreground: false)
     }
 
