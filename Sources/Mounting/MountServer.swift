@@ -26,7 +26,7 @@ public enum MountServer {
         serve(configuration, reporter: reporter, foreground: false)
     }
 
-    private static func serve(_ configuration: MountConfiguration, reporter: some MountReporter, foreground: Bool) -> Never {
+    private static func serve(_ configuration: MountConfiguration, reporter: any MountReporter, foreground: Bool) -> Never {
         var log = EventLog.disabled
         do {
             ProcessMemory.prepareForLoading()
