@@ -267,7 +267,7 @@ def test_a_mountpoint_holding_files_is_refused_unless_allowed(tensorfs_bin, samp
 def test_an_empty_view_list_is_refused(tensorfs_bin, sample_model, mountpoint):
     for views in (["--views", ""], ["-o", "views=,nosuid"]):
         result = run(tensorfs_bin, "mount", *views, sample_model, mountpoint)
-        assert result.returncode != 0 and "--views names no view" in result.stderr, result.stderr
+        assert result.returncode != 0 and "--views: " in result.stderr, result.stderr
         assert_nothing_left(mountpoint)
 
 
