@@ -6,7 +6,7 @@ import os
 import subprocess
 
 from conftest import assert_nothing_left, daemons_serving
-from system_setup import in_mount_namespace, installed, ordinary_user, shared_directory  # noqa: F401 (fixtures)
+from system_setup import in_mount_namespace, installed, shared_directory  # noqa: F401 (fixtures)
 
 MANUAL_OPTIONS = ["-o layout=LAYOUT", "-o views=LIST", "-o uid=UID", "-o umask=UMASK", "-o allow_non_empty", "-o tp=N",
                   "-o cache_dir=DIR", "-o prefetch_memory=SIZE", "-o threads=N", "-o read_ahead=KIB", "-o log_file=FILE"]

@@ -19,14 +19,6 @@ NOBODY = 65534
 
 
 @pytest.fixture
-def mountpoint(tmp_path):
-    path = tmp_path / "mnt"
-    path.mkdir()
-    yield path
-    force_unmount(path)
-
-
-@pytest.fixture
 def nobody_files(tensorfs_bin):
     """A directory everyone may enter, holding what a user other than root needs to mount: a
     copy of the binary, a small model readable by all, and a mountpoint owned by nobody."""

@@ -12,16 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run, wait_until, write_model
+from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, is_mounted, run, wait_until, write_model
 from remote_servers import fault_proxy, nginx, no_proxies  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def mountpoint(tmp_path):
-    path = tmp_path / "mnt"
-    path.mkdir()
-    yield path
-    force_unmount(path)
 
 
 @pytest.fixture

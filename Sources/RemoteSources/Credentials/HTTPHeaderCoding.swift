@@ -1,17 +1,11 @@
+import ByteSources
+
 /// A header travels (to the mount daemon, inside its settings) as its line, `Name: value`, and
 /// is checked again on the way in.
-extension HTTPHeader: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        do {
-            try self.init(parsing: try container.decode(String.self))
-        } catch let error as HTTPHeaderError {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
+extension HTTPHeader: CodableAsText {
+    public init(parsingText text: String) throws(HTTPHeaderError) {
+        try self.init(parsing: text)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(line)
-    }
+    public var text: String { line }
 }

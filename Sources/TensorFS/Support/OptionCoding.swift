@@ -1,3 +1,5 @@
+import ByteSources
+
 // The option types a mount's configuration carries to its daemon: layouts and uneven splits by
 // their raw values, view selections as the list `--views` takes.
 
@@ -5,18 +7,10 @@ extension Layout: Codable {}
 
 extension UnevenSplit: Codable {}
 
-extension ViewSelection: Codable {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        do {
-            try self.init(parsing: try container.decode(String.self))
-        } catch let error as ViewSelectionError {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-        }
+extension ViewSelection: CodableAsText {
+    public init(parsingText text: String) throws(ViewSelectionError) {
+        try self.init(parsing: text)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    public var text: String { description }
 }
