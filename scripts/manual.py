@@ -6,6 +6,7 @@ exactly the options the binary has, each mount option with its -o spelling.
 Usage: scripts/manual.py BINARY"""
 import datetime
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -89,7 +90,9 @@ def main():
     description = json.loads(subprocess.run([binary, "--experimental-dump-help"], capture_output=True, check=True, text=True).stdout)
     version = subprocess.run([binary, "--version"], capture_output=True, check=True, text=True).stdout.strip()
     page = TEMPLATE.read_text()
-    page = page.replace("@DATE@", datetime.date.today().isoformat()).replace("@VERSION@", version)
+    # SOURCE_DATE_EPOCH, when set, dates the page for reproducible builds.
+    date = datetime.datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", datetime.datetime.now().timestamp())), datetime.timezone.utc)
+    page = page.replace("@DATE@", date.date().isoformat()).replace("@VERSION@", version)
     sys.stdout.write(page.replace("@COMMANDS@", commands(description)))
 
 

@@ -20,8 +20,10 @@ enum Invocation: Equatable {
         let arguments = Array(commandLine.dropFirst())
         if name.hasPrefix("mount.") {
             self = Self.helper(arguments)
-        } else if let first = arguments.first, first == MountCommand._commandName || !first.hasPrefix("-") && !Self.commandNames.contains(first) {
-            self = .run(["mount"] + MountOptionList.expand(first == MountCommand._commandName ? Array(arguments.dropFirst()) : arguments))
+        } else if arguments.first == MountCommand._commandName {
+            self = .run(["mount"] + MountOptionList.expand(Array(arguments.dropFirst())))
+        } else if let first = arguments.first, arguments.count >= 2, !first.hasPrefix("-"), !Self.commandNames.contains(first) {
+            self = .run(["mount"] + MountOptionList.expand(arguments))
         } else {
             self = .run(arguments)
         }

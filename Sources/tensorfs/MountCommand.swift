@@ -51,7 +51,12 @@ struct MountCommand: ParsableCommand {
 
     func run() throws {
         if let launcherDescriptor { MountServer.serveForLauncher(descriptor: launcherDescriptor) }
-        let configuration = try configuration()
+        let configuration: MountConfiguration
+        do {
+            configuration = try self.configuration()
+        } catch let error as HTTPHeaderError {
+            fail("--header: \(error)")
+        }
         if options.foreground { MountServer.serveInForeground(configuration) }
         let arguments = Self.daemonArguments(for: configuration)
         if case .failed(let message) = DaemonLauncher.launch(configuration, executable: Self.executablePath(), arguments: arguments) {
@@ -66,15 +71,11 @@ struct MountCommand: ParsableCommand {
             + configuration.sources.map(SecretArguments.shown) + [configuration.mount.mountpoint]
     }
 
-    /// Everything the mount needs, from the parsed arguments, paths made absolute.
+    /// Everything the mount needs, from the parsed arguments, paths made absolute; fails when a
+    /// `--header` (or the file it names) is unusable.
     func configuration() throws -> MountConfiguration {
         let sources = paths.dropLast().map(absolutePath)
-        let headers: [HTTPHeader]
-        do {
-            headers = try remote.parsedHeaders()
-        } catch {
-            fail("--header: \(error)")
-        }
+        let headers = try remote.parsedHeaders()
         return MountConfiguration(
             sources: sources, loadOptions: sourceOptions.loadOptions, layout: options.layout, views: try options.viewSet(), separate: options.separate,
             tensorParallel: tensorParallel.request(absolute: absolutePath),

@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func otherCommandsAndTheVersionAreLeftAlone() {
-        for arguments in [["unmount", "/mnt"], ["umount", "/mnt"], ["inspect", "--json", "/m.safetensors"], ["-V"], ["--help"], ["help", "mount"], []] {
+        for arguments in [["unmount", "/mnt"], ["umount", "/mnt"], ["inspect", "--json", "/m.safetensors"], ["-V"], ["--help"], ["help", "mount"], ["moutn"], []] {
             #expect(Invocation(commandLine: ["tensorfs"] + arguments) == .run(arguments))
         }
     }

@@ -37,7 +37,7 @@ def daemon_pid(mountpoint):
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"--readiness-descriptor" in words and target in words:
+        if b"--launcher-descriptor" in words and target in words:
             return pid
     raise RuntimeError(f"no tensorfs daemon serves {mountpoint}")
 
