@@ -15,7 +15,7 @@ if [ -n "${TENSORFS_BIN:-}" ]; then
   BIN=$TENSORFS_BIN
 else
   echo "install: building tensorfs (release)" >&2
-  swift build -c release
+  swift build -c release --product tensorfs
   BIN="$(swift build -c release --show-bin-path)/tensorfs"
 fi
 
