@@ -5,6 +5,8 @@
 #include <fuse_lowlevel.h>
 #include <spawn.h>
 #include <malloc.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
 
 /// The 3.12 loop, which takes a limit on worker threads. With FUSE_USE_VERSION 34 the header
 /// names only the older entry point, so this declares the one the library exports by default.
@@ -26,5 +28,20 @@ static inline int cfuse_session_loop_threads(struct fuse_session *se, unsigned i
 /// _GNU_SOURCE here would give this module other glibc declarations than Swift's Glibc module
 /// (`fd_set` differs), which breaks clean builds.
 static const short cfuse_posix_spawn_setsid = 0x80;
+
+/// `statfs` on `path`, giving only the filesystem's type (its magic number) in `type`. Swift
+/// cannot tell the function `statfs` from the struct of the same name.
+static inline int cfuse_filesystem_type(const char *path, long *type) {
+    struct statfs status;
+    int result = statfs(path, &status);
+    if (result == 0) *type = (long)status.f_type;
+    return result;
+}
+
+/// Asks the kernel to send `signal` to this process when the thread that started it ends (0
+/// clears it). `prctl` is variadic, which Swift cannot call.
+static inline int cfuse_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
 
 #endif

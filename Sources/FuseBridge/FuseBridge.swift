@@ -13,28 +13,25 @@ public final class FuseBridge: @unchecked Sendable {
     /// The filesystem served.
     public let fileSystem: TensorFileSystem
     let log: EventLog
+    /// Who every node belongs to, and the mode bits withheld (`-o uid=,gid=,umask=`).
+    private let ownership: FileOwnership
     private let owner: (uid: uid_t, gid: gid_t)
-    private let onReady: @Sendable () -> Bool
     private let tracing: Bool
     /// The running session, set before requests arrive.
     var session: OpaquePointer?
     /// Where the session stands, for `hasEnded`, which other threads ask about.
     let liveSession = Mutex<SessionState>(.notStarted)
-    /// A read-ahead setting to apply once the kernel has handled INIT, and whether it still is.
-    var deferredReadAhead: (path: String, kibibytes: Int)?
-    let readAheadPending = Atomic<Bool>(false)
     /// Whether the kernel opens directories without asking (set at INIT): then OPENDIR answers
     /// ENOSYS once and no directory open or release reaches the daemon again.
     let directoriesOpenWithoutRequests = Atomic<Bool>(false)
 
-    /// A bridge for `fileSystem`; `onReady` runs once the kernel has opened the connection, and
-    /// returning false from it (nobody waits for the mount any more) ends the session.
-    public init(fileSystem: TensorFileSystem, log: EventLog, onReady: @escaping @Sendable () -> Bool) {
+    /// A bridge for `fileSystem` whose nodes report `ownership`.
+    public init(fileSystem: TensorFileSystem, log: EventLog, ownership: FileOwnership = FileOwnership()) {
         self.fileSystem = fileSystem
         self.log = log
-        self.onReady = onReady
+        self.ownership = ownership
+        owner = ownership.owner
         tracing = log.isEnabled(.debug)
-        owner = (getuid(), getgid())
     }
 
     /// Whether the session is over: unmounted (the kernel ended the connection) or told to exit
@@ -50,19 +47,17 @@ public final class FuseBridge: @unchecked Sendable {
         }
     }
 
-    /// The bridge serving `request`. Any request after INIT means the kernel has handled the
-    /// INIT reply, so settings deferred until then are applied here.
+    /// The bridge serving `request`.
     static func of(_ request: fuse_req_t?) -> FuseBridge {
-        let bridge = Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
-        bridge.applyDeferredSettings()
-        return bridge
+        Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
     }
 
     func trace(_ message: @autoclosure () -> String) {
         if tracing { log.write(.debug, message()) }
     }
 
-    /// Called from the INIT request: choose what the connection does, then report readiness.
+    /// Called from the INIT request: chooses what the connection does. Readiness is reported
+    /// later, once a request has been answered (`FuseBridge.serve`).
     func configure(_ connection: UnsafeMutablePointer<fuse_conn_info>) {
         let capable = connection.pointee.capable
         var want = connection.pointee.want
@@ -84,10 +79,6 @@ public final class FuseBridge: @unchecked Sendable {
         connection.pointee.max_background = 64
         connection.pointee.congestion_threshold = 48
         log.write(.info, "connection open: max_write \(connection.pointee.max_write), max_readahead \(connection.pointee.max_readahead)")
-        if !onReady() {
-            log.write(.error, "nobody waits for the mount any more; unmounting")
-            fuse_session_exit(session)
-        }
     }
 
     /// The file a FUSE file handle stands for (set by `open`); nil for handle 0.
@@ -101,7 +92,7 @@ public final class FuseBridge: @unchecked Sendable {
     func stat(_ attributes: FileAttributes) -> stat {
         var status = Glibc.stat()
         status.st_ino = UInt(attributes.inode.rawValue)
-        status.st_mode = (attributes.isDirectory ? S_IFDIR : S_IFREG) | attributes.permissions
+        status.st_mode = (attributes.isDirectory ? S_IFDIR : S_IFREG) | ownership.mode(attributes.permissions)
         status.st_nlink = UInt(attributes.linkCount)
         status.st_uid = owner.uid
         status.st_gid = owner.gid

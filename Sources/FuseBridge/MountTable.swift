@@ -1,3 +1,5 @@
+import ByteSources
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,18 +19,14 @@ public enum MountTable {
 
     /// Every mount visible to this process.
     public static func entries() -> [Entry] {
-        guard let file = fopen("/proc/self/mountinfo", "r") else { return [] }
-        defer { fclose(file) }
-        var entries: [Entry] = []
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0 {
-            let fields = String(cString: line!).split(separator: " ")
-            guard fields.count >= 9, let separator = fields.firstIndex(of: "-"), separator + 1 < fields.count else { continue }
-            entries.append(Entry(device: String(fields[2]), mountpoint: unescape(String(fields[4])), type: String(fields[separator + 1])))
+        guard let table = try? FileDescriptor.open("/proc/self/mountinfo", .readOnly, options: [.closeOnExec]) else { return [] }
+        defer { try? table.close() }
+        guard let bytes = try? table.readToEnd(limit: 64 << 20) else { return [] }
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            let fields = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            guard fields.count >= 9, let separator = fields.firstIndex(of: "-"), separator + 1 < fields.count else { return nil }
+            return Entry(device: fields[2], mountpoint: unescape(fields[4]), type: fields[separator + 1])
         }
-        return entries
     }
 
     /// The mount at exactly `path` (an absolute path without symlinks), if any.
@@ -45,7 +43,7 @@ public enum MountTable {
         // As many links as the kernel follows before it gives up with ELOOP.
         for _ in 0..<40 {
             let (parent, resolved) = resolvingParent(of: current)
-            guard entry(at: resolved) == nil, let target = linkTarget(of: resolved) else { return resolved }
+            guard entry(at: resolved) == nil, let target = try? symbolicLinkTarget(resolved) else { return resolved }
             current = target.hasPrefix("/") ? target : (parent == "/" ? "/" : parent + "/") + target
         }
         return current
@@ -63,7 +61,7 @@ public enum MountTable {
             return (resolved, resolved)
         }
         guard let slash = trimmed.lastIndex(of: "/") else {
-            let directory = currentDirectory()
+            let directory = currentDirectory() ?? "."
             return (directory, directory == "/" ? "/" + trimmed : directory + "/" + trimmed)
         }
         let parent = slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
@@ -72,20 +70,6 @@ public enum MountTable {
         defer { free(resolved) }
         let base = String(cString: resolved)
         return (base, base == "/" ? "/" + name : base + "/" + name)
-    }
-
-    /// What the symlink at `path` points to, or nil when `path` is not a symlink.
-    private static func linkTarget(of path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private static func currentDirectory() -> String {
-        guard let cwd = getcwd(nil, 0) else { return "." }
-        defer { free(cwd) }
-        return String(cString: cwd)
     }
 
     /// mountinfo writes space, tab, newline and backslash as octal escapes.

@@ -10,16 +10,20 @@ public final class RemoteContext: Sendable {
     let buffers: BufferPool
     let cache: DiskCache?
     let log: EventLog
+    /// Told what happens while a mount loads; nil when nobody shows it.
+    private let progress: (@Sendable (RemoteProgress) -> Void)?
     private let objectCount = Mutex(0)
     private let startedTransport = Mutex<(any Transport)?>(nil)
     private let abandonCondition = LockedValue<(@Sendable () -> Bool)?>(nil)
     private let collectedWarnings = Mutex<[String]>([])
     private let awsSettings = Mutex<Result<AWSSettings, AWSSettingsError>?>(nil)
 
-    /// Sets up remote reading; fails when the cache directory cannot be used safely.
-    public init(settings: RemoteSettings, log: EventLog) throws(RemoteSetupError) {
+    /// Sets up remote reading; fails when the cache directory cannot be used safely. `progress`,
+    /// if given, hears what happens while the mount loads.
+    public init(settings: RemoteSettings, log: EventLog, progress: (@Sendable (RemoteProgress) -> Void)? = nil) throws(RemoteSetupError) {
         self.settings = settings
         self.log = log
+        self.progress = progress
         store = PartStore(budget: settings.memoryBudget)
         let buffers = BufferPool(bufferSize: Int(settings.partSize), limit: Int(settings.memoryBudget / settings.partSize / 4))
         self.buffers = buffers
@@ -97,9 +101,16 @@ public final class RemoteContext: Sendable {
         return try result.get()
     }
 
-    /// Retries while mounting: hosts that cannot be reached fail at once.
+    /// Passes `event` on to whoever shows the mount's progress.
+    func report(_ event: RemoteProgress) {
+        progress?(event)
+    }
+
+    /// Retries while mounting: hosts that cannot be reached fail at once; each retry is reported.
     var mountPolicy: RetryPolicy {
-        RetryPolicy(totalMilliseconds: UInt64(settings.readTimeoutSeconds) * 1000, retriesUnreachableHosts: false)
+        var policy = RetryPolicy(totalMilliseconds: UInt64(settings.readTimeoutSeconds) * 1000, retriesUnreachableHosts: false)
+        if let progress { policy.onRetry = { object, reason in progress(.retrying(object: object, reason: reason)) } }
+        return policy
     }
 
     /// Retries while serving reads.

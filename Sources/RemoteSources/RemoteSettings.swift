@@ -1,5 +1,5 @@
 /// How remote sources are reached and read: what the command line configures.
-public struct RemoteSettings: Sendable {
+public struct RemoteSettings: Sendable, Codable, Equatable {
     /// Headers for HTTP(S) sources (`--header`), sent only to each source's own origin.
     public var headers: [HTTPHeader] = []
     /// Whether S3 requests are signed (false with `--no-sign-request`).

@@ -1,33 +1,9 @@
-/// Keeps secrets out of the mount daemon's command line, which any user can read with `ps`:
-/// sources whose URLs carry credentials or a query travel in an environment variable instead,
-/// and the command line shows them without those parts.
+/// How sources are shown where anyone may read them (`ps`, `/proc/mounts`): URLs without the
+/// credentials or query they may carry.
 public enum SecretArguments {
-    /// The environment variable that carries the sources to the daemon.
-    public static let sourcesVariable = "TENSORFS_SOURCES"
-
-    /// Whether `source` is a URL that carries credentials or a query.
-    public static func hasSecrets(_ source: String) -> Bool {
-        guard source.contains("://") else { return false }
-        return RemoteURL.displayForm(of: source) != source
-    }
-
     /// `source` as it may be shown: URLs without credentials or query.
     public static func shown(_ source: String) -> String {
         source.contains("://") ? RemoteURL.displayForm(of: source) : source
-    }
-
-    /// `sources` as one environment value: one per line, `%` and newlines escaped.
-    public static func environmentValue(_ sources: [String]) -> String {
-        sources.map { source in
-            source.replacing("%", with: "%25").replacing("\n", with: "%0A")
-        }.joined(separator: "\n")
-    }
-
-    /// Sources back from `environmentValue(_:)`.
-    public static func sources(fromEnvironmentValue text: String) -> [String] {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            String(line).replacing("%0A", with: "\n").replacing("%25", with: "%")
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ByteSources
 import ArgumentParser
+import Mounting
 import RemoteSources
 import TensorFS
 
@@ -25,7 +26,7 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print only the totals per dtype and per file, and the summary line.")
     var summary = false
 
-    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...")
+    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...", completion: .file())
     var sources: [String]
 
     @OptionGroup(title: "Sources")
@@ -41,13 +42,13 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let model: LogicalModel
         do {
-            let settings = remote.settings(headers: try remote.parsedHeaders(fromEnvironment: false))
+            let settings = remote.settings(headers: try remote.parsedHeaders())
             let context = try RemoteContext(settings: settings, log: EventLog(descriptor: 2, level: .warning))
             model = try ModelLoader(locators: context.locators, options: sourceOptions.loadOptions).loadMerged(sources)
         } catch {
             fail("\(error)")
         }
-        for warning in model.warnings { printError("tensorfs: warning: \(warning)") }
+        for warning in model.warnings { Terminal.printLine("tensorfs: warning: \(warning)") }
         let report = InspectReport(model: model, query: InspectQuery(pattern: filter, order: sort, limit: limit))
         writeOut(json ? report.json() : Array(report.table(listingTensors: !summary).utf8))
     }

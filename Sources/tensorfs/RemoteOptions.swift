@@ -15,25 +15,18 @@ struct RemoteAccessOptions: ParsableArguments {
     @Flag(help: "Send S3 requests unsigned, for public buckets (as the AWS CLI's --no-sign-request).")
     var noSignRequest = false
 
-    @Option(help: "Seconds a read of a remote source may take, retries included, before it fails with EIO.")
+    @Option(help: ArgumentHelp("Seconds a read of a remote source may take, retries included, before it fails with EIO.", valueName: "SECONDS"))
     var readTimeout = 60
 
-    @Option(help: "Seconds without data after which a remote request is abandoned and retried.")
+    @Option(help: ArgumentHelp("Seconds without data after which a remote request is abandoned and retried.", valueName: "SECONDS"))
     var stallTimeout = 10
 
     func validate() throws {
         guard readTimeout > 0, stallTimeout > 0 else { throw ValidationError("Timeouts must be positive.") }
     }
 
-    /// The headers: from the arguments, or in the mount daemon from the environment (where the
-    /// launcher put them, so that they never show in the daemon's command line).
-    func parsedHeaders(fromEnvironment: Bool) throws(HTTPHeaderError) -> [HTTPHeader] {
-        if fromEnvironment {
-            guard let text = getenv(HTTPHeader.environmentVariable) else { return [] }
-            let headers = try HTTPHeader.fromEnvironmentValue(String(cString: text))
-            unsetenv(HTTPHeader.environmentVariable)
-            return headers
-        }
+    /// The headers given, `@FILE`s read.
+    func parsedHeaders() throws(HTTPHeaderError) -> [HTTPHeader] {
         var headers: [HTTPHeader] = []
         for argument in self.headers { headers += try HTTPHeader.parseArgument(argument) }
         return headers
@@ -48,16 +41,11 @@ struct RemoteAccessOptions: ParsableArguments {
         settings.stallTimeoutSeconds = stallTimeout
         return settings
     }
-
-    /// The options for the daemon's command line (headers travel in the environment).
-    var daemonArguments: [String] {
-        ["--read-timeout", String(readTimeout), "--stall-timeout", String(stallTimeout)] + (noSignRequest ? ["--no-sign-request"] : [])
-    }
 }
 
 /// How a mount reads remote sources: part size, memory and the disk cache.
 struct RemoteReadingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Keep fetched parts of remote sources in this directory, across reads and mounts.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Keep fetched parts of remote sources in this directory, across reads and mounts.", valueName: "DIR"), completion: .directory)
     var cacheDir: String?
 
     @Option(help: ArgumentHelp("The most the --cache-dir may hold; least recently used parts go first.", valueName: "SIZE"))
@@ -78,21 +66,14 @@ struct RemoteReadingOptions: ParsableArguments {
         }
     }
 
-    /// `settings` with these options applied.
-    func applied(to settings: RemoteSettings) -> RemoteSettings {
+    /// `settings` with these options applied, the cache directory made absolute by `absolute`.
+    func applied(to settings: RemoteSettings, absolute: (String) -> String) -> RemoteSettings {
         var settings = settings
-        settings.cacheDirectory = cacheDir
+        settings.cacheDirectory = cacheDir.map(absolute)
         settings.cacheCapacity = cacheSize.bytes
         settings.partSize = partSize.bytes
         settings.memoryBudget = prefetchMemory.bytes
         return settings
-    }
-
-    /// The options for the daemon's command line.
-    func daemonArguments(absolute: (String) -> String) -> [String] {
-        var arguments = ["--cache-size", cacheSize.text, "--part-size", partSize.text, "--prefetch-memory", prefetchMemory.text]
-        if let cacheDir { arguments += ["--cache-dir", absolute(cacheDir)] }
-        return arguments
     }
 }
 

@@ -15,9 +15,4 @@ struct SourceOptions: ParsableArguments {
     var loadOptions: LoadOptions {
         LoadOptions(revision: revision, includesOtherWeights: includeOtherWeights)
     }
-
-    /// The same options for the background daemon's command line.
-    var daemonArguments: [String] {
-        (revision.map { ["--revision", $0] } ?? []) + (includeOtherWeights ? ["--include-other-weights"] : [])
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Mounting
 import TensorFS
 
 /// The `--tp*` options of `mount`: which tensor-parallel views to add and how tensors are cut.
@@ -10,7 +11,7 @@ struct TensorParallelArguments: ParsableArguments {
 
     @Option(name: .customLong("tp-rules"), help: ArgumentHelp(
         "A rules file: lines 'PATTERN DIM' or 'PATTERN replicate', first match wins; checked before the built-in rules.",
-        valueName: "FILE"))
+        valueName: "FILE"), completion: .file())
     var rulesFile: String?
 
     @Option(name: .customLong("tp-rule"), help: ArgumentHelp(
@@ -37,24 +38,12 @@ struct TensorParallelArguments: ParsableArguments {
         guard cacheMiB >= 0, cacheMiB <= 1 << 30 else { throw ValidationError("--tp-cache-mib must be between 0 and \(1 << 30).") }
     }
 
-    /// The cut of every tensor of `models`, or nil when no `--tp` was given.
-    func plan(for models: [LogicalModel]) throws(TensorParallelError) -> TensorParallelPlan? {
+    /// The views asked for, the rules file's path made absolute by `absolute`; nil without `--tp`.
+    func request(absolute: (String) -> String) -> TensorParallelRequest? {
         guard !degrees.isEmpty else { return nil }
-        var list: [SliceRule] = []
-        for rule in rules { list.append(try SliceRule(parsing: rule, origin: "--tp-rule")) }
-        if let rulesFile { list += try SliceRules(contentsOf: rulesFile).rules }
-        if !noDefaultRules { list += SliceRules.defaults.rules }
-        let options = TensorParallelOptions(degrees: degrees, rules: SliceRules(list), uneven: uneven, cacheBudget: cacheMiB << 20)
-        return try TensorParallelPlan(models: models, options: options)
-    }
-
-    /// The same options for the background daemon, paths made absolute by `absolute`.
-    func daemonArguments(absolute: (String) -> String) -> [String] {
-        var arguments = degrees.flatMap { ["--tp", String($0)] }
-        if let rulesFile { arguments += ["--tp-rules", absolute(rulesFile)] }
-        arguments += rules.flatMap { ["--tp-rule", $0] }
-        if noDefaultRules { arguments.append("--tp-no-default-rules") }
-        return arguments + ["--tp-uneven", uneven.rawValue, "--tp-cache-mib", String(cacheMiB)]
+        return TensorParallelRequest(
+            degrees: degrees, rules: rules, rulesFile: rulesFile.map(absolute), withoutDefaultRules: noDefaultRules,
+            uneven: uneven, cacheMiB: cacheMiB)
     }
 }
 

@@ -11,7 +11,7 @@ struct UnmountCommand: ParsableCommand {
     @Flag(help: "Detach the mount even while files on it are open.")
     var lazy = false
 
-    @Argument(help: "The directory the model is mounted on.")
+    @Argument(help: "The directory the model is mounted on.", completion: .directory)
     var mountpoint: String
 
     func run() throws {

@@ -64,6 +64,15 @@ def force_unmount(path):
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
+@pytest.fixture
+def mountpoint(tmp_path):
+    """An empty directory to mount on, cleared of any mount left at the end."""
+    path = tmp_path / "mnt"
+    path.mkdir()
+    yield path
+    force_unmount(path)
+
+
 class Mounts:
     """Mounts sources with the real binary; every mount is unmounted at teardown."""
 

@@ -359,7 +359,7 @@ def daemon_command_lines():
             words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(b"tensorfs" in word for word in words[:1]) and b"--readiness-descriptor" in words:
+        if any(b"tensorfs" in word for word in words[:1]) and b"--launcher-descriptor" in words:
             lines.append(b" ".join(words).decode(errors="replace"))
     return lines
 

@@ -2,8 +2,10 @@
 line and leaves nothing mounted and no daemon behind; --foreground, signals and logging."""
 import os
 import pathlib
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import types
@@ -15,14 +17,6 @@ from conftest import assert_nothing_left, assert_one_line_failure, daemons_servi
 from reference import reference_bytes
 
 NOBODY = 65534
-
-
-@pytest.fixture
-def mountpoint(tmp_path):
-    path = tmp_path / "mnt"
-    path.mkdir()
-    yield path
-    force_unmount(path)
 
 
 @pytest.fixture
@@ -225,3 +219,94 @@ def test_allow_other_lets_other_users_read(tensorfs_bin, sample_model, nobody_fi
             force_unmount(target)
     assert_nothing_left(private)
     assert_nothing_left(shared)
+
+
+def test_dash_capital_v_prints_the_version(tensorfs_bin):
+    short, long = run(tensorfs_bin, "-V"), run(tensorfs_bin, "--version")
+    assert short.returncode == 0 and short.stdout == long.stdout and short.stdout.strip()
+
+
+def test_the_source_names_the_mount_in_proc_mounts_findmnt_and_df(mounts, tensorfs_bin, sample_model, tmp_path):
+    odd = tmp_path / "a model, with spaces"
+    odd.mkdir()
+    source = odd / "m.safetensors"
+    shutil.copy(sample_model, source)
+    mountpoint = mounts.mount(source)
+    with open("/proc/self/mountinfo") as table:
+        [fields] = [line.split() for line in table if line.split()[4] == str(mountpoint)]
+    after = fields[fields.index("-") + 1:]
+    assert after[0] == "fuse.tensorfs"
+    assert after[1].replace("\\040", " ") == str(source)
+    findmnt = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "--target", mountpoint], capture_output=True, text=True, check=True)
+    assert findmnt.stdout.split() == [*str(source).split(), "fuse.tensorfs"]
+    df = subprocess.run(["df", "--output=source", mountpoint], capture_output=True, text=True, check=True)
+    assert df.stdout.splitlines()[1].strip() == str(source)
+
+
+def test_a_mountpoint_holding_files_is_refused_unless_allowed(tensorfs_bin, sample_model, mountpoint):
+    (mountpoint / "notes.txt").write_text("hidden while mounted")
+    refused = run(tensorfs_bin, "mount", sample_model, mountpoint)
+    assert_one_line_failure(refused, str(mountpoint), "not empty", "--allow-non-empty", "-o nonempty")
+    assert_nothing_left(mountpoint)
+    for allow in (["--allow-non-empty"], ["-o", "nonempty"]):
+        run(tensorfs_bin, "mount", *allow, sample_model, mountpoint, check=True)
+        try:
+            assert not (mountpoint / "notes.txt").exists()
+        finally:
+            run(tensorfs_bin, "unmount", mountpoint, check=True)
+        assert (mountpoint / "notes.txt").read_text() == "hidden while mounted"
+
+
+def test_an_empty_view_list_is_refused(tensorfs_bin, sample_model, mountpoint):
+    for views in (["--views", ""], ["-o", "views=,nosuid"]):
+        result = run(tensorfs_bin, "mount", *views, sample_model, mountpoint)
+        assert result.returncode != 0 and "--views: " in result.stderr, result.stderr
+        assert_nothing_left(mountpoint)
+
+
+def test_a_log_file_that_is_a_fifo_is_refused_at_once(tensorfs_bin, sample_model, mountpoint, tmp_path):
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    # Opening a FIFO for writing waits for a reader; run() fails if the mount hangs.
+    result = run(tensorfs_bin, "mount", "--log-file", fifo, sample_model, mountpoint, timeout=60)
+    assert_one_line_failure(result, str(fifo), "not a regular file")
+    assert_nothing_left(mountpoint)
+
+
+def test_options_spelled_with_o_act_as_the_long_options(mounts, sample_model):
+    mountpoint = mounts.mount(sample_model, options=["-o", "layout=flat,views=raw,nosuid", "-o", "read_ahead=0"])
+    names = os.listdir(mountpoint)
+    assert "pooler.dense.bias" in names and not any(name.endswith((".json", ".npy")) and name != "__metadata__.json" for name in names)
+    assert (mountpoint / "pooler.dense.bias").read_bytes() == reference_bytes(sample_model)["pooler.dense.bias"]
+
+
+def test_a_background_daemon_without_a_log_file_logs_warnings_and_errors_to_dev_log(tensorfs_bin, sample_model, tmp_path):
+    """In a private mount namespace whose /dev holds null, fuse, and a /dev/log that is the
+    test's own socket; the model's index declares a wrong total size (a warning), and a source
+    truncated while mounted fails a read (an error)."""
+    model = tmp_path / "model"
+    shard = write_model(model / "model-00001-of-00001.safetensors", {"a": np.arange(4096, dtype=np.float32)})
+    (model / "model.safetensors.index.json").write_text('{"metadata": {"total_size": 1}, "weight_map": {"a": "model-00001-of-00001.safetensors"}}')
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "log.socket"))
+    listener.settimeout(60)
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    script = f"""
+        mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/fuse c 10 229
+        touch /dev/log && mount --bind {tmp_path}/log.socket /dev/log
+        "$0" mount {model} {mountpoint} || exit 1
+        truncate -s 64 {shard}
+        cat {mountpoint}/a > /dev/null 2>&1
+        "$0" unmount {mountpoint}
+    """
+    try:
+        result = subprocess.run(["unshare", "--mount", "sh", "-c", script, tensorfs_bin], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "metadata.total_size is 1" in result.stderr
+        received = [listener.recv(65536).decode(), listener.recv(65536).decode()]
+    finally:
+        listener.close()
+    warning, error = received
+    assert re.fullmatch(r"<28>tensorfs\[\d+\]: .*metadata\.total_size is 1 but .*", warning), warning
+    assert re.fullmatch(r"<27>tensorfs\[\d+\]: read of inode \d+ at 0 failed: .*truncated.*", error), error

@@ -1,16 +1,15 @@
-"""The daemon's life under faults: signals during heavy reads, a killed daemon's stale mount,
-and a launcher that goes away before the mount is ready. No fault may leave a reader hanging
-or a mount behind that `tensorfs unmount` cannot clear."""
+"""The daemon's life under faults: signals during heavy reads, and a killed daemon's stale mount
+(a launcher that goes away before the mount is ready: test_cli_readiness.py). No fault may leave
+a reader hanging or a mount behind that `tensorfs unmount` cannot clear."""
 import errno
 import os
 import signal
-import subprocess
 import threading
 
 import numpy as np
 import pytest
 
-from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, force_unmount, is_mounted, run, wait_until, write_model
+from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, is_mounted, run, wait_until, write_model
 from foreground import daemons  # noqa: F401  (fixture)
 
 
@@ -111,30 +110,6 @@ def test_a_killed_daemon_leaves_a_stale_mount_that_unmount_clears_and_mount_reus
     remounted = mounts.mount(tmp_path / "model.safetensors")
     assert (remounted / "layer/2/weight").read_bytes() == files["layer/2/weight"]
     assert (remounted / "model.safetensors").stat().st_size == (tmp_path / "model.safetensors").stat().st_size
-
-
-def test_a_daemon_whose_launcher_went_away_unmounts_instead_of_staying_half_started(tensorfs_bin, tmp_path):
-    # The launcher waits on a pipe for "ready"; if it is gone (killed, ^C), the daemon's report
-    # fails and the daemon must undo the mount rather than serve a mount nobody knows about.
-    write_model(tmp_path / "model.safetensors", {"x": np.arange(10, dtype=np.float32)})
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    reading, writing = os.pipe()
-    os.close(reading)
-    # The daemon's own command line, as the launcher runs it, with the pipe on descriptor 3.
-    daemon = subprocess.Popen(
-        ["bash", "-c", f'exec "$0" "$@" 3>&{writing}', tensorfs_bin, "mount", "--readiness-descriptor", "3",
-         "--log-file", str(tmp_path / "daemon.log"), str(tmp_path / "model.safetensors"), str(mountpoint)],
-        pass_fds=(writing,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(writing)
-    try:
-        daemon.wait(timeout=60)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        force_unmount(mountpoint)
-    assert not is_mounted(mountpoint)
-    assert "nobody waits for the mount" in (tmp_path / "daemon.log").read_text()
 
 
 def test_a_mount_that_fails_to_start_leaves_nothing_mounted(tensorfs_bin, tmp_path):

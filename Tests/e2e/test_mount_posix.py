@@ -156,5 +156,5 @@ def test_statfs_reports_a_read_only_filesystem(mounts, sample_model):
     status = os.statvfs(mountpoint)
     assert status.f_files == paths + 1
     assert status.f_blocks * status.f_frsize >= sum(len(data) for data in reference_bytes(sample_model).values())
-    df = subprocess.run(["df", mountpoint], capture_output=True, text=True, check=True).stdout
-    assert "tensorfs" in df
+    df = subprocess.run(["df", "--output=source,fstype", mountpoint], capture_output=True, text=True, check=True).stdout
+    assert df.splitlines()[1].split() == [str(sample_model), "fuse.tensorfs"]

@@ -81,7 +81,7 @@ def daemon_pid(mountpoint):
                 words = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"--readiness-descriptor" in words and target in words:
+        if b"--launcher-descriptor" in words and target in words:
             return int(pid)
     return None
 

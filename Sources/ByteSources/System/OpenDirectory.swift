@@ -116,9 +116,6 @@ extension FileDescriptor {
     /// followed): checking this after the open, unlike checking a path before it, cannot be
     /// raced. Nil when `/proc` cannot say.
     public func openedPath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/fd/\(rawValue)", &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try? symbolicLinkTarget("/proc/self/fd/\(rawValue)")
     }
 }

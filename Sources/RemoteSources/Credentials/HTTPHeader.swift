@@ -8,10 +8,6 @@ public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
     /// The header's value: often a secret.
     var value: String
 
-    /// The environment variable that carries headers to the mount daemon, so that they never
-    /// show in its command line.
-    public static let environmentVariable = "TENSORFS_HTTP_HEADERS"
-
     /// Headers tensorfs sets itself; a user's value would break ranges or consistency checks.
     private static let reserved: Set<String> = [
         "host", "range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
@@ -60,18 +56,6 @@ public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
     var line: String { "\(name): \(value)" }
 
     public var description: String { "\(name): (redacted)" }
-
-    /// `headers` as one environment value, one header per line.
-    public static func environmentValue(_ headers: [HTTPHeader]) -> String {
-        headers.map(\.line).joined(separator: "\n")
-    }
-
-    /// Headers back from `environmentValue(_:)`.
-    public static func fromEnvironmentValue(_ text: String) throws(HTTPHeaderError) -> [HTTPHeader] {
-        var headers: [HTTPHeader] = []
-        for line in text.split(separator: "\n") { headers.append(try HTTPHeader(parsing: String(line))) }
-        return headers
-    }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {

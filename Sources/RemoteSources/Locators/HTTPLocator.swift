@@ -18,7 +18,9 @@ struct HTTPLocator: SourceLocator {
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
         let endpoint = HTTPObjectEndpoint(url: try url(location), headers: context.settings.headers)
-        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        let source = try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        context.report(.fetchedHeader(object: displayName))
+        return source
     }
 
     func canonical(_ location: String) -> String? {

@@ -15,6 +15,7 @@ struct S3Locator: SourceLocator {
         guard parsed.isPrefix else { return .file }
         let names = try list(parsed, recursive: false)
         guard !names.isEmpty else { throw .unusableSource(location, reason: "no objects under this prefix") }
+        context.report(.listed(location: location, objects: names.count))
         return .directory(entries: names)
     }
 
@@ -38,7 +39,9 @@ struct S3Locator: SourceLocator {
 
     func open(_ location: String, displayName: String) throws(ModelError) -> any ByteSource {
         let endpoint = S3ObjectEndpoint(location: try self.location(location), settings: try settings(for: location))
-        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        let source = try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        context.report(.fetchedHeader(object: displayName))
+        return source
     }
 
     func canonical(_ location: String) -> String? {

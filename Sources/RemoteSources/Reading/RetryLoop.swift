@@ -125,6 +125,7 @@ final class RetryLoop<Fetch: RetriedFetch>: @unchecked Sendable {
             return fail("\(reason) (gave up after \(attempts) \(attempts == 1 ? "attempt" : "attempts") in \(seconds.formatted1) s)")
         }
         retries += 1
+        policy.onRetry?(fetch.endpoint.displayName, reason)
         attempt(after: delay)
     }
 

@@ -10,6 +10,8 @@ struct RetryPolicy: Sendable {
     /// Whether a host that cannot be reached at all is tried again: yes while serving reads (a
     /// server may restart), no when mounting (the user wants the answer now).
     var retriesUnreachableHosts: Bool
+    /// Told of each retry: the object's name and why the last attempt failed.
+    var onRetry: (@Sendable (_ object: String, _ reason: String) -> Void)?
 
     /// The wait before retry number `retry` (0 for the first): the capped exponential delay,
     /// its upper half drawn at random so that many clients do not retry in step; at least what

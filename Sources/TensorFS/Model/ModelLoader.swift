@@ -2,7 +2,7 @@ import ByteSources
 import SafetensorsFormat
 
 /// How SOURCE arguments are read.
-public struct LoadOptions: Sendable, Hashable {
+public struct LoadOptions: Sendable, Hashable, Codable {
     /// The revision a Hugging Face cache folder SOURCE (`models--ORG--NAME`) is mounted at: a
     /// branch below its `refs/` or a snapshot's commit hash; nil for `refs/main`.
     public var revision: String?

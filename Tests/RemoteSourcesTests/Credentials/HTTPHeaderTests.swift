@@ -1,4 +1,5 @@
 @testable import RemoteSources
+import Foundation
 import Testing
 
 @Suite struct HTTPHeaderTests {
@@ -30,8 +31,9 @@ import Testing
         #expect(throws: HTTPHeaderError.self) { try HTTPHeader.parseArgument("@/nonexistent/headers") }
     }
 
-    @Test func travelsThroughTheEnvironmentIntact() throws {
+    @Test func travelsAsJSONIntactAndIsCheckedAgainOnTheWayIn() throws {
         let headers = [try HTTPHeader(parsing: "A: 1"), try HTTPHeader(parsing: "B: two words")]
-        #expect(try HTTPHeader.fromEnvironmentValue(HTTPHeader.environmentValue(headers)) == headers)
+        #expect(try JSONDecoder().decode([HTTPHeader].self, from: JSONEncoder().encode(headers)) == headers)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([HTTPHeader].self, from: Data(#"["Host: h"]"#.utf8)) }
     }
 }
