@@ -75,6 +75,15 @@ extension LocalFiles {
         return found.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// What the entry `name` is (the link itself for a symbolic link), or nil when it is gone.
+    private static func type(of name: String, in directory: OpenDirectory) throws(Errno) -> FileType? {
+        do {
+            return try directory.status(of: name).type
+        } catch .noSuchFileOrDirectory {
+            return nil
+        }
+    }
+
     private func walk(
         _ directory: OpenDirectory, prefix: String, depth: Int, skipping: Set<String>,
         into found: inout [String], entered: inout Set<[UInt64]>, shown: String
@@ -86,7 +95,8 @@ extension LocalFiles {
         }
         for name in try directory.entryNames() {
             let path = prefix + name
-            var type = try directory.status(of: name).type
+            // An entry removed since the listing is not there to show.
+            guard var type = try Self.type(of: name, in: directory) else { continue }
             if type == .symbolicLink, let target = try? directory.status(of: name, followingSymlink: true) { type = target.type }
             if type == .directory {
                 guard !skipping.contains(name) else { continue }
