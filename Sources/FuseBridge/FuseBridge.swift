@@ -25,11 +25,16 @@ public final class FuseBridge: @unchecked Sendable {
     /// ENOSYS once and no directory open or release reaches the daemon again.
     let directoriesOpenWithoutRequests = Atomic<Bool>(false)
 
-    /// A bridge for `fileSystem` whose nodes report `ownership`.
-    public init(fileSystem: TensorFileSystem, log: EventLog, ownership: FileOwnership = FileOwnership()) {
+    /// Hands whole local files to the kernel to read itself.
+    let passthrough: Passthrough
+
+    /// A bridge for `fileSystem` whose nodes report `ownership`; with `passthrough`, files that
+    /// show one whole local file are read by the kernel itself where it can.
+    public init(fileSystem: TensorFileSystem, log: EventLog, ownership: FileOwnership = FileOwnership(), passthrough: Bool = true) {
         self.fileSystem = fileSystem
         self.log = log
         self.ownership = ownership
+        self.passthrough = Passthrough(isWanted: passthrough, log: log)
         owner = ownership.owner
         tracing = log.isEnabled(.debug)
     }
@@ -49,7 +54,12 @@ public final class FuseBridge: @unchecked Sendable {
 
     /// The bridge serving `request`.
     static func of(_ request: fuse_req_t?) -> FuseBridge {
-        Unmanaged<FuseBridge>.fromOpaque(fuse_req_userdata(request)!).takeUnretainedValue()
+        fromUserData(fuse_req_userdata(request)!)
+    }
+
+    /// The bridge whose session was given `userdata`.
+    static func fromUserData(_ userdata: UnsafeMutableRawPointer) -> FuseBridge {
+        Unmanaged<FuseBridge>.fromOpaque(userdata).takeUnretainedValue()
     }
 
     func trace(_ message: @autoclosure () -> String) {

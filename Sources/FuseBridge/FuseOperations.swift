@@ -87,6 +87,12 @@ enum FuseOperations {
             if let opened = bridge.fileSystem.open(InodeNumber(inode)) {
                 info.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(opened).toOpaque()))
             }
+            // A whole local file is read by the kernel itself. (The page cache is then the
+            // source's own: asking to keep the mount's would fail the open.)
+            if let file = bridge.fileSystem.wholeLocalFile(of: InodeNumber(inode)), let backing = bridge.passthrough.backingID(for: file) {
+                cfuse_reply_open_passthrough(request, info.pointee.fh, backing)
+                return
+            }
             // The files never change while mounted: keep the page cache across opens.
             info.pointee.keep_cache = 1
             info.pointee.noflush = 1

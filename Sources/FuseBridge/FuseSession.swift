@@ -47,6 +47,8 @@ extension FuseBridge {
             throw MountError(description: "\(settings.mountpoint): cannot mount: \(fusermountMessage ?? LibfuseLog.takeLastError() ?? "unknown error")")
         }
         log.write(.info, "mounted at \(settings.mountpoint)")
+        passthrough.install(on: session)
+        defer { passthrough.closeAll() }
         let live = Atomic<Bool>(false)
         let probe: ReadinessProbe
         do {

@@ -16,11 +16,15 @@ public struct MountSettings: Sendable, Codable, Equatable {
     public var readAheadKiB: Int?
     /// The most worker threads serving requests at once.
     public var threads: Int
+    /// Whether files that show one whole local file may be read by the kernel itself (FUSE
+    /// passthrough), where the kernel and the daemon's privileges allow.
+    public var passthrough: Bool
 
     /// Creates settings.
     public init(
         mountpoint: String, sourceName: String = "tensorfs", fuseOptions: [String] = [], ownership: FileOwnership = FileOwnership(),
-        allowsNonEmptyMountpoint: Bool = false, readAheadKiB: Int? = 4096, threads: Int = MountSettings.defaultThreads
+        allowsNonEmptyMountpoint: Bool = false, readAheadKiB: Int? = 4096, threads: Int = MountSettings.defaultThreads,
+        passthrough: Bool = true
     ) {
         self.mountpoint = mountpoint
         self.sourceName = sourceName
@@ -29,6 +33,7 @@ public struct MountSettings: Sendable, Codable, Equatable {
         self.allowsNonEmptyMountpoint = allowsNonEmptyMountpoint
         self.readAheadKiB = readAheadKiB
         self.threads = threads
+        self.passthrough = passthrough
     }
 
     /// Enough workers to keep reads of cold sources in flight (a worker waits while the kernel

@@ -47,6 +47,9 @@ struct MountOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The most threads serving requests at once.", valueName: "N"))
     var threads: Int = MountSettings.defaultThreads
 
+    @Flag(help: "Serve every file through the daemon, never letting the kernel read a whole local file itself (FUSE passthrough).")
+    var noPassthrough = false
+
     func validate() throws {
         _ = try viewSet()
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
@@ -67,7 +70,7 @@ struct MountOptions: ParsableArguments {
         MountSettings(
             mountpoint: mountpoint, sourceName: sourceName, fuseOptions: fuseOptions,
             ownership: FileOwnership(uid: uid, gid: gid, umask: umask.bits), allowsNonEmptyMountpoint: allowNonEmpty,
-            readAheadKiB: readAhead > 0 ? readAhead : nil, threads: threads)
+            readAheadKiB: readAhead > 0 ? readAhead : nil, threads: threads, passthrough: !noPassthrough)
     }
 }
 
