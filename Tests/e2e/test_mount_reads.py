@@ -108,10 +108,34 @@ def test_sample_model_tensors_read_at_arbitrary_offsets(mounts, sample_model):
 
 
 def test_model_safetensors_is_the_source_file(mounts, sample_model):
-    mountpoint = mounts.mount(sample_model)
+    mountpoint = mounts.mount(sample_model, options=["--no-passthrough"])
     source = sample_model.read_bytes()
     assert (mountpoint / "model.safetensors").read_bytes() == source
     assert_reads_match(mountpoint / "model.safetensors", source, np.random.default_rng(11))
+
+
+def test_model_safetensors_read_by_the_kernel_itself_reads_as_the_source_does(mounts, sample_model):
+    # Through passthrough every read, O_DIRECT ones included, is a read of the source file: the
+    # same bytes, or the same error (O_DIRECT wants the source filesystem's alignment).
+    mountpoint = mounts.mount(sample_model)
+    source = sample_model.read_bytes()
+    assert (mountpoint / "model.safetensors").read_bytes() == source
+    for flags in (os.O_RDONLY, os.O_RDONLY | os.O_DIRECT):
+        mounted, original = os.open(mountpoint / "model.safetensors", flags), os.open(sample_model, flags)
+        try:
+            for offset, length in read_ranges(len(source), np.random.default_rng(11)) + [(0, 4096), (1 << 20, 1 << 20)]:
+                outcomes = []
+                for descriptor in (mounted, original):
+                    buffer = mmap.mmap(-1, max(length, 1))
+                    try:
+                        outcomes.append(bytes(buffer[:os.preadv(descriptor, [memoryview(buffer)[:length]], offset)]))
+                    except OSError as failure:
+                        outcomes.append(failure.errno)
+                    buffer.close()
+                assert outcomes[0] == outcomes[1], (flags, offset, length, outcomes[0] if isinstance(outcomes[0], int) else len(outcomes[0]))
+        finally:
+            os.close(mounted)
+            os.close(original)
 
 
 def test_every_dtype_reads_back_byte_identical(mounts, every_dtype):
