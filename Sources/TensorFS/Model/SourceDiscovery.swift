@@ -42,15 +42,16 @@ extension ModelLoader {
                         return PlannedFile(location: location, displayName: locator.displayName(of: location), relativeName: $0)
                     })
             }
-            try planCompanions(of: source, locator: locator, into: &plan)
+            // An index's planning already found where the directory really is.
+            let root = plan.indexes.first?.root ?? modelRoot(ofDirectory: source, locator: locator)
+            try planCompanions(of: source, root: root, locator: locator, into: &plan)
             return plan
         }
     }
 
     /// Adds the companion files of directory `source` to `plan`: every file below it that the
-    /// rules let through, to be shown at the same path.
-    private func planCompanions(of source: String, locator: any SourceLocator, into plan: inout SourcePlan) throws(ModelError) {
-        let root = modelRoot(ofDirectory: source, locator: locator)
+    /// rules let through, to be shown at the same path; each must lie inside `root`.
+    private func planCompanions(of source: String, root: String?, locator: any SourceLocator, into plan: inout SourcePlan) throws(ModelError) {
         for path in try locator.files(below: source, skipping: CompanionRules.skippedDirectories) {
             let location = locator.sibling(of: LocalPath.join(source, "-"), relativePath: path)
             switch CompanionRules.exclusion(of: path, includesOtherWeights: options.includesOtherWeights) {
