@@ -15,10 +15,10 @@ enum FuseOperations {
         var ops = fuse_lowlevel_ops()
         ops.`init` = { userdata, connection in
             guard let userdata, let connection else { return }
-            Unmanaged<FuseBridge>.fromOpaque(userdata).takeUnretainedValue().configure(connection)
+            Unmanaged<FuseServer>.fromOpaque(userdata).takeUnretainedValue().configure(connection)
         }
         ops.lookup = { request, parent, name in
-            let bridge = FuseBridge.of(request)
+            let bridge = FuseServer.of(request)
             let length = strlen(name!)
             let found = bridge.fileSystem.lookup(UnsafeRawBufferPointer(start: name, count: length), in: InodeNumber(parent))
             bridge.trace("lookup \(parent)/\(String(cString: name!)) -> \(found.map(String.init(describing:)) ?? "ENOENT")")
@@ -41,7 +41,7 @@ enum FuseOperations {
         ops.forget = { request, _, _ in fuse_reply_none(request) }
         ops.forget_multi = { request, _, _ in fuse_reply_none(request) }
         ops.getattr = { request, inode, _ in
-            let bridge = FuseBridge.of(request)
+            let bridge = FuseServer.of(request)
             bridge.trace("getattr \(inode)")
             guard let attributes = bridge.fileSystem.attributes(of: InodeNumber(inode)) else {
                 fuse_reply_err(request, ENOENT)
@@ -51,7 +51,7 @@ enum FuseOperations {
             fuse_reply_attr(request, &status, FuseOperations.cacheTimeout)
         }
         ops.opendir = { request, inode, info in
-            let bridge = FuseBridge.of(request)
+            let bridge = FuseServer.of(request)
             bridge.trace("opendir \(inode)")
             if bridge.directoriesOpenWithoutRequests.load(ordering: .acquiring) {
                 fuse_reply_err(request, ENOSYS)
@@ -66,14 +66,14 @@ enum FuseOperations {
             fuse_reply_open(request, info)
         }
         ops.readdir = { request, inode, size, offset, _ in
-            FuseBridge.of(request).readDirectory(request, inode: inode, size: size, offset: offset, plus: false)
+            FuseServer.of(request).readDirectory(request, inode: inode, size: size, offset: offset, plus: false)
         }
         ops.readdirplus = { request, inode, size, offset, _ in
-            FuseBridge.of(request).readDirectory(request, inode: inode, size: size, offset: offset, plus: true)
+            FuseServer.of(request).readDirectory(request, inode: inode, size: size, offset: offset, plus: true)
         }
         ops.releasedir = { request, _, _ in fuse_reply_err(request, 0) }
         ops.open = { request, inode, info in
-            let bridge = FuseBridge.of(request)
+            let bridge = FuseServer.of(request)
             bridge.trace("open \(inode)")
             guard let info else { return }
             if info.pointee.flags & O_ACCMODE != O_RDONLY {
@@ -99,24 +99,24 @@ enum FuseOperations {
             fuse_reply_open(request, info)
         }
         ops.read = { request, inode, size, offset, info in
-            FuseBridge.of(request).read(request, inode: inode, size: size, offset: offset, handle: info?.pointee.fh ?? 0)
+            FuseServer.of(request).read(request, inode: inode, size: size, offset: offset, handle: info?.pointee.fh ?? 0)
         }
         ops.release = { request, _, info in
-            if let opened = FuseBridge.openFile(handle: info?.pointee.fh ?? 0) {
-                FuseBridge.of(request).fileSystem.release(opened)
+            if let opened = FuseServer.openFile(handle: info?.pointee.fh ?? 0) {
+                FuseServer.of(request).fileSystem.release(opened)
                 Unmanaged.passUnretained(opened).release()
             }
             fuse_reply_err(request, 0)
         }
         ops.statfs = { request, _ in
-            var status = FuseBridge.of(request).fileSystemStatus()
+            var status = FuseServer.of(request).fileSystemStatus()
             fuse_reply_statfs(request, &status)
         }
         ops.getxattr = { request, inode, name, size in
-            FuseBridge.of(request).getExtendedAttribute(request, inode: inode, name: String(cString: name!), size: size)
+            FuseServer.of(request).getExtendedAttribute(request, inode: inode, name: String(cString: name!), size: size)
         }
         ops.listxattr = { request, inode, size in
-            FuseBridge.of(request).listExtendedAttributes(request, inode: inode, size: size)
+            FuseServer.of(request).listExtendedAttributes(request, inode: inode, size: size)
         }
         installReadOnlyRefusals(&ops)
         return ops

@@ -5,7 +5,7 @@ import TensorFS
 import Glibc
 #endif
 
-extension FuseBridge {
+extension FuseServer {
     /// Mounts read-only at `settings.mountpoint` and serves requests until the filesystem is
     /// unmounted or a SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
     ///

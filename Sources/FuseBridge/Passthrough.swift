@@ -48,13 +48,13 @@ final class Passthrough: Sendable {
             let count = Glibc.read(descriptor, buffer, length)
             // Inspecting the bytes makes no call that could change errno, which libfuse reads.
             if count >= Passthrough.initRequestLength, let buffer, let userdata {
-                FuseBridge.fromUserData(userdata).passthrough.noteRequest(UnsafeRawBufferPointer(start: buffer, count: count))
+                FuseServer.fromUserData(userdata).passthrough.noteRequest(UnsafeRawBufferPointer(start: buffer, count: count))
             }
             return count
         }
         hooks.writev = { descriptor, vectors, count, userdata in
             if let vectors, let userdata, count >= 2 {
-                FuseBridge.fromUserData(userdata).passthrough.amendReply(UnsafeMutableBufferPointer(start: vectors, count: Int(count)))
+                FuseServer.fromUserData(userdata).passthrough.amendReply(UnsafeMutableBufferPointer(start: vectors, count: Int(count)))
             }
             return Glibc.writev(descriptor, vectors, count)
         }

@@ -47,7 +47,7 @@ public enum MountServer {
             let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try configuration.tensorParallel?.plan(for: models))
             ProcessMemory.prepareForServing()
             log.write(.info, "serving \(fileSystem.inodeCount) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
-            let bridge = FuseBridge(fileSystem: fileSystem, log: log, ownership: configuration.mount.ownership, passthrough: configuration.mount.passthrough)
+            let bridge = FuseServer(fileSystem: fileSystem, log: log, ownership: configuration.mount.ownership, passthrough: configuration.mount.passthrough)
             remoteContext.abandonTransfers(once: { bridge.hasEnded })
             var settings = configuration.mount
             // Resolved before mounting: once mounted, resolving a path that passes through the

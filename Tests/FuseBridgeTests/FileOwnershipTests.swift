@@ -19,6 +19,6 @@ import Glibc
 
     @Test func theSourcesNameTheMountWithCommasAndBackslashesEscaped() {
         let settings = MountSettings(mountpoint: "/mnt", sourceName: #"/a,b\c"#, fuseOptions: ["allow_other"])
-        #expect(FuseBridge.optionList(settings) == #"default_permissions,fsname=/a\,b\\c,subtype=tensorfs,allow_other,ro"#)
+        #expect(FuseServer.optionList(settings) == #"default_permissions,fsname=/a\,b\\c,subtype=tensorfs,allow_other,ro"#)
     }
 }

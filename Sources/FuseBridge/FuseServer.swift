@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// Serves a `TensorFileSystem` through libfuse's low-level API.
-public final class FuseBridge: @unchecked Sendable {
+public final class FuseServer: @unchecked Sendable {
     /// The filesystem served.
     public let fileSystem: TensorFileSystem
     let log: EventLog
@@ -53,13 +53,13 @@ public final class FuseBridge: @unchecked Sendable {
     }
 
     /// The bridge serving `request`.
-    static func of(_ request: fuse_req_t?) -> FuseBridge {
+    static func of(_ request: fuse_req_t?) -> FuseServer {
         fromUserData(fuse_req_userdata(request)!)
     }
 
     /// The bridge whose session was given `userdata`.
-    static func fromUserData(_ userdata: UnsafeMutableRawPointer) -> FuseBridge {
-        Unmanaged<FuseBridge>.fromOpaque(userdata).takeUnretainedValue()
+    static func fromUserData(_ userdata: UnsafeMutableRawPointer) -> FuseServer {
+        Unmanaged<FuseServer>.fromOpaque(userdata).takeUnretainedValue()
     }
 
     func trace(_ message: @autoclosure () -> String) {
@@ -67,7 +67,7 @@ public final class FuseBridge: @unchecked Sendable {
     }
 
     /// Called from the INIT request: chooses what the connection does. Readiness is reported
-    /// later, once a request has been answered (`FuseBridge.serve`).
+    /// later, once a request has been answered (`FuseServer.serve`).
     func configure(_ connection: UnsafeMutablePointer<fuse_conn_info>) {
         let capable = connection.pointee.capable
         var want = connection.pointee.want
@@ -163,7 +163,7 @@ public final class FuseBridge: @unchecked Sendable {
 
     func read(_ request: fuse_req_t?, inode: fuse_ino_t, size: Int, offset: off_t, handle: UInt64) {
         trace("read \(inode) offset \(offset) size \(size)")
-        let opened = FuseBridge.openFile(handle: handle)
+        let opened = FuseServer.openFile(handle: handle)
         do {
             let result = try fileSystem.withContents(of: InodeNumber(inode), opened: opened, offset: UInt64(offset), count: size) { pieces in
                 replyData(request, pieces)
@@ -262,7 +262,7 @@ public final class FuseBridge: @unchecked Sendable {
     }
 }
 
-/// Where a bridge's session stands, for `FuseBridge.hasEnded`.
+/// Where a bridge's session stands, for `FuseServer.hasEnded`.
 enum SessionState {
     /// Not started yet.
     case notStarted
@@ -272,7 +272,7 @@ enum SessionState {
     case ended
 }
 
-/// A libfuse session pointer, read by other threads only under `FuseBridge.liveSession`'s lock.
+/// A libfuse session pointer, read by other threads only under `FuseServer.liveSession`'s lock.
 struct LiveSession: @unchecked Sendable {
     let pointer: OpaquePointer
 }
