@@ -35,16 +35,19 @@ struct Float32Body: ByteSegments {
         visit(.produced(Float32Chunk(body: self, range: range)))
     }
 
-    /// Writes the values of elements `elements` into `output`.
-    func values(_ elements: Range<UInt64>, into output: UnsafeMutableBufferPointer<Float>) throws(ByteSourceError) {
-        guard !elements.isEmpty else { return }
+    /// Where the bytes of elements `elements` lie in `bytes`.
+    func sourceRange(of elements: Range<UInt64>) -> ByteRange {
         let bits = UInt64(dtype.bitsPerElement)
-        let source = ByteRange(start: elements.lowerBound * bits / 8, end: (elements.upperBound * bits + 7) / 8)
-        try withUnsafeTemporaryAllocation(byteCount: Int(source.count), alignment: 16) { (scratch) throws(ByteSourceError) in
-            try bytes.copyBytes(in: source, into: scratch)
-            Float32Widening.widen(dtype, from: UnsafeRawPointer(scratch.baseAddress!), startsInHighNibble: elements.lowerBound * bits % 8 != 0,
-                                  count: output.count, into: UnsafeMutableRawPointer(output.baseAddress!))
-        }
+        return ByteRange(start: elements.lowerBound * bits / 8, end: (elements.upperBound * bits + 7) / 8)
+    }
+
+    /// Writes the values of elements `elements` into `output`, copying their bytes into
+    /// `scratch` (of `sourceRange(of: elements).count` bytes) first.
+    func values(_ elements: Range<UInt64>, into output: UnsafeMutableBufferPointer<Float>, scratch: UnsafeMutableRawBufferPointer) throws(ByteSourceError) {
+        guard !elements.isEmpty else { return }
+        try bytes.copyBytes(in: sourceRange(of: elements), into: scratch)
+        Float32Widening.widen(dtype, from: UnsafeRawPointer(scratch.baseAddress!), startsInHighNibble: elements.lowerBound * UInt64(dtype.bitsPerElement) % 8 != 0,
+                              count: output.count, into: UnsafeMutableRawPointer(output.baseAddress!))
         if let scaling {
             try ScaledRows(scale: scaling.scale, rows: scaling.rows, elements: elements)
                 .multiply(output)
@@ -52,20 +55,29 @@ struct Float32Body: ByteSegments {
     }
 }
 
-/// Part of a `Float32Body`, computed when the reply is made.
+/// Part of a `Float32Body`, computed when the reply is made, in a buffer reused from read to
+/// read when it fits one (fresh memory costs a page fault and a cleared page per 4 KiB, which
+/// took most of the time of a read).
 struct Float32Chunk: ProducedBytes {
     let body: Float32Body
     /// The bytes wanted, within the body.
     let range: ByteRange
 
+    /// Buffers that fit a 1 MiB read of values and the source bytes behind them.
+    static let buffers = BufferPool(bufferSize: (1 << 20) + (1 << 19) + 64, limit: 8)
+
     func withBytes<Result>(_ use: (UnsafeRawBufferPointer) throws(ByteSourceError) -> Result) throws(ByteSourceError) -> Result {
-        let first = range.start / 4
-        let end = (range.end + 3) / 4
-        return try withUnsafeTemporaryAllocation(of: Float.self, capacity: Int(end - first)) { (values) throws(ByteSourceError) -> Result in
-            try body.values(first..<end, into: values)
-            let skipped = Int(range.start - first * 4)
-            return try use(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(values)[skipped..<skipped + Int(range.count)]))
-        }
+        let elements = range.start / 4..<(range.end + 3) / 4
+        let valueBytes = Int(elements.count) * 4
+        let needed = valueBytes + Int(body.sourceRange(of: elements).count)
+        let buffer = needed <= Self.buffers.bufferSize ? Self.buffers.takeBuffer() : Self.buffers.take(count: needed)
+        defer { Self.buffers.give(buffer) }
+        let memory = buffer.pointer
+        let values = memory.bindMemory(to: Float.self, capacity: Int(elements.count))
+        try body.values(elements, into: UnsafeMutableBufferPointer(start: values, count: Int(elements.count)),
+                        scratch: UnsafeMutableRawBufferPointer(start: memory + valueBytes, count: needed - valueBytes))
+        let skipped = Int(range.start - elements.lowerBound * 4)
+        return try use(UnsafeRawBufferPointer(start: memory + skipped, count: Int(range.count)))
     }
 }
 
