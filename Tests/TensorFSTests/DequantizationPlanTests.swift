@@ -59,7 +59,7 @@ struct DequantizationPlanTests {
     @Test("block scales without a block size are refused, saying why the size is unknown")
     func noBlockSize() throws {
         let tensors = [CraftedTensor("a.weight", .f8E4M3, [300, 400]), CraftedTensor("a.weight_scale_inv", .f32, [3, 4])]
-        #expect(try Self.refusal(tensors, config: .success(nil)).contains("one per block (but no config.json beside the weights gives a block size)"))
+        #expect(try Self.refusal(tensors, config: .success(nil)).contains("one per block (but the model has no config.json to give a block size: mount the model's directory, which brings it along)"))
         #expect(try Self.refusal(tensors, config: .success(QuantizationConfig(method: "fbgemm_fp8"))).contains("config.json's quantization_config gives no block size for method `fbgemm_fp8`"))
         let broken = ModelError.format(SafetensorsError(file: "m/config.json", problem: .invalidConfig(reason: "not valid JSON")))
         #expect(try Self.refusal(tensors, config: .failure(broken)).contains("config.json could not be read for the block size: m/config.json: not valid JSON"))

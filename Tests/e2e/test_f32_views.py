@@ -193,7 +193,7 @@ def test_block_scales_without_a_config_are_refused_saying_so(mounts, tmp_path):
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
     result = run(mounts.bin, "mount", *F32_VIEWS, tmp_path / "model", mountpoint)
-    assert_one_line_failure(result, "one per block (but no config.json beside the weights gives a block size)")
+    assert_one_line_failure(result, "one per block (but the model has no config.json to give a block size: mount the model's directory, which brings it along)")
     assert_nothing_left(mountpoint)
 
 

@@ -90,7 +90,7 @@ struct DequantizationPlan: Sendable {
         case .success(let config?):
             return "one per block (but config.json's quantization_config gives no block size\(config.method.map { " for method \(quoted($0))" } ?? ""))"
         case .success(nil):
-            return "one per block (but no config.json beside the weights gives a block size)"
+            return "one per block (but the model has no config.json to give a block size: mount the model's directory, which brings it along)"
         case .failure(let error):
             return "one per block (but config.json could not be read for the block size: \(error))"
         }
