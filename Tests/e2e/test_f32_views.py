@@ -1,6 +1,7 @@
 """The opt-in f32 view: T.f32.npy beside narrow floats, widened exactly as ml_dtypes and numpy
 widen them, and FP8 weights dequantized with their scales bit for bit as numpy computes
 np.float32(x) * np.float32(s)."""
+import errno
 import json
 import os
 
@@ -210,3 +211,22 @@ def test_inspect_shows_which_tensors_carry_scales_and_the_block_size(tensorfs_bi
     scaled = {tensor["name"]: (tensor["dequantized_with"], tensor["scale_granularity"]) for tensor in report["tensors"] if "dequantized_with" in tensor}
     assert scaled == {"model.layers.0.mlp.gate_proj.weight": ("model.layers.0.mlp.gate_proj.weight_scale_inv", "block"),
                       "model.layers.0.mlp.up_proj.weight": ("model.layers.0.mlp.up_proj.weight_scale", "channel")}
+
+
+def test_a_truncated_source_fails_reads_of_converted_values_without_killing_the_daemon(mounts, tmp_path):
+    source = tmp_path / "model.safetensors"
+    halves = np.resize(ALL_HALVES, 1 << 20)
+    write_raw_model(source, [("a", "BF16", [1 << 20], halves.tobytes()), ("b", "F8_E4M3", [1 << 20], np.resize(ALL_BYTES, 1 << 20).tobytes())])
+    mountpoint = mounts.mount(source, options=F32_VIEWS)
+    with open(source, "rb") as handle:
+        data_start = 8 + int.from_bytes(handle.read(8), "little")
+    # Cut inside `a`: its first half still converts, the rest and all of `b` fail.
+    os.truncate(source, data_start + (1 << 20))
+    with open(mountpoint / "a.f32.npy", "rb") as handle:
+        header = len(handle.read(128))
+        assert np.array_equal(np.frombuffer(handle.read(1 << 20), dtype="<u4"), bits(halves[:1 << 18].view(ml_dtypes.bfloat16)))
+    for name in ("a.f32.npy", "b.f32.npy"):
+        with pytest.raises(OSError) as failure:
+            (mountpoint / name).read_bytes()
+        assert failure.value.errno == errno.EIO
+    assert header == 128 and json.loads((mountpoint / "b.json").read_text())["views"][0]["view"] == "f32"
