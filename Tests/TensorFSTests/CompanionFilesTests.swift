@@ -64,7 +64,7 @@ struct WholeLocalFileTests {
     @Test("a one-file model's model.safetensors and companion files are whole local files; tensors and merged models are not")
     func wholeFiles() throws {
         let directory = try CompanionFilesTests.modelDirectory()
-        let fileSystem = TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
+        let fileSystem = try TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
         let modelFile = try #require(fileSystem.resolve("model.safetensors"))
         let model = try #require(fileSystem.wholeLocalFile(of: modelFile))
         #expect(model.size == fileSystem.attributes(of: modelFile)?.size)
@@ -73,7 +73,7 @@ struct WholeLocalFileTests {
         #expect(fileSystem.wholeLocalFile(of: try #require(fileSystem.resolve("__metadata__.json"))) == nil)
         #expect(fileSystem.wholeLocalFile(of: .root) == nil)
         let sharded = try ShardedFixture()
-        let merged = TensorFileSystem(models: [try ModelLoader().loadMerged([sharded.model])])
+        let merged = try TensorFileSystem(models: [try ModelLoader().loadMerged([sharded.model])])
         #expect(merged.wholeLocalFile(of: try #require(merged.resolve("model.safetensors"))) == nil)
     }
 }
