@@ -46,7 +46,8 @@ private func check(names: [String], layout: Layout) {
                     shard: 0, fileRange: ByteRange(start: 8, end: 8))
     }
     let model = LogicalModel(name: "fuzz", shards: [shard], tensors: tensors)
-    let fileSystem = TensorFileSystem(models: [model], options: FileSystemOptions(layout: layout))
+    // The default views refuse no model.
+    let fileSystem = try! TensorFileSystem(models: [model], options: FileSystemOptions(layout: layout))
     let namespace = fileSystem.namespace
     var found = [Bool](repeating: false, count: names.count)
     var pending: [(InodeNumber, [String])] = [(.root, [])]

@@ -93,11 +93,11 @@ let model = LogicalModel(
     name: "synthetic",
     shards: [Shard(source: EmptySource(size: fileSize), relativeName: "synthetic.safetensors", metadata: parsed.metadata, dataStart: parsed.dataStart, tensorCount: parsed.tensors.count)],
     tensors: parsed.tensors.map { ModelTensor(info: $0, shard: 0, fileRange: parsed.fileRange(of: $0)) })
-let namespaceTime = measure(runs: 5) { _ = TensorFileSystem(models: [model]) }
+let namespaceTime = try measure(runs: 5) { _ = try TensorFileSystem(models: [model]) }
 
 // The read path's own cost: planning one 1 MiB read of an open .npy view (its header, then
 // source bytes), per call. The kernel's copy of the megabyte it serves takes about 100 microseconds.
-let fileSystem = TensorFileSystem(models: [model])
+let fileSystem = try TensorFileSystem(models: [model])
 let firstTensorPath = parsed.tensors.min { $0.dataOffsets.start < $1.dataOffsets.start }!.name.replacingOccurrences(of: ".", with: "/")
 let npyInode = fileSystem.resolve(firstTensorPath + ".npy")!
 let npyFile = fileSystem.open(npyInode)

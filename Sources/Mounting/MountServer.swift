@@ -44,7 +44,7 @@ public enum MountServer {
                 reporter.warn(warning)
             }
             let options = FileSystemOptions(layout: configuration.layout, views: configuration.views, modelDirectories: configuration.separate)
-            let fileSystem = TensorFileSystem(models: models, options: options, tensorParallel: try configuration.tensorParallel?.plan(for: models))
+            let fileSystem = try TensorFileSystem(models: models, options: options, tensorParallel: try configuration.tensorParallel?.plan(for: models))
             ProcessMemory.prepareForServing()
             log.write(.info, "serving \(fileSystem.inodeCount) inodes from \(models.reduce(0) { $0 + $1.shards.count }) files")
             let bridge = FuseServer(fileSystem: fileSystem, log: log, ownership: configuration.mount.ownership, passthrough: configuration.mount.passthrough)

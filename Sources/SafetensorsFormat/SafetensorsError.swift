@@ -48,6 +48,8 @@ public struct SafetensorsError: Error, Hashable, Sendable, CustomStringConvertib
         case dataSizeMismatch(dataEnd: UInt64, fileSize: UInt64)
         /// A shard index is malformed.
         case invalidIndex(reason: String)
+        /// A model's `config.json` is malformed where tensorfs reads it.
+        case invalidConfig(reason: String)
 
         public var description: String {
             switch self {
@@ -87,7 +89,7 @@ public struct SafetensorsError: Error, Hashable, Sendable, CustomStringConvertib
                     return "\(fileSize - dataEnd) trailing bytes after the data buffer, which ends at byte \(dataEnd) of \(fileSize)"
                 }
                 return "data buffer ends at byte \(dataEnd), past the end of the \(fileSize)-byte file"
-            case .invalidIndex(let reason):
+            case .invalidIndex(let reason), .invalidConfig(let reason):
                 return reason
             }
         }

@@ -40,11 +40,13 @@ public final class TensorFileSystem: Sendable {
     private let openFiles = OpenFiles()
 
     /// Builds the namespace over `models`, with the tensor-parallel views of `tensorParallel`.
-    public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions(), tensorParallel: TensorParallelPlan? = nil) {
+    /// Fails when a view cannot serve the models as they are (a scale that does not fit its
+    /// weight, for the f32 view).
+    public init(models: [LogicalModel], options: FileSystemOptions = FileSystemOptions(), tensorParallel: TensorParallelPlan? = nil) throws(ModelError) {
         self.models = models
         let merged = models.map { MergedModel.plan(for: $0) }
         let parallelViews = tensorParallel.map { TensorParallelViews(models: models, plan: $0, mergedModels: merged) }
-        tensorFiles = TensorFiles(models: models, tensorParallel: parallelViews)
+        tensorFiles = try TensorFiles(models: models, tensorParallel: parallelViews, views: options.views)
         modelFiles = ModelFiles(models: models, merged: merged, tensorParallel: parallelViews)
         companionFiles = CompanionFiles(models: models)
         directoryTime = modelFiles.newestTimes.max() ?? .zero

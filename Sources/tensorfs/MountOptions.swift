@@ -8,7 +8,7 @@ struct MountOptions: ParsableArguments {
     @Option(help: "How tensor names become paths: tree (split at '.') or flat.")
     var layout: Layout = .tree
 
-    @Option(help: ArgumentHelp("Which files to show per tensor, comma-separated: raw, json, npy.", valueName: "LIST"))
+    @Option(help: ArgumentHelp("Which files to show per tensor, comma-separated: raw, json, npy, f32 (T.f32.npy: narrow floats as float32, FP8 dequantized).", valueName: "LIST"))
     var views: String = "raw,json,npy"
 
     @Option(name: .customShort("o"), help: ArgumentHelp(

@@ -106,7 +106,7 @@ enum ProblemKind: Hashable {
     case fileTooShort, headerTooLarge, headerPastEndOfFile, invalidUTF8, invalidJSON
     case invalidTensorEntry, unknownDType, invalidMetadata, duplicateTensor, misplacedTensor
     case tensorEndsBeforeItBegins, shapeOverflow, partialByte, sizeMismatch, dataSizeMismatch
-    case invalidIndex
+    case invalidIndex, invalidConfig
 }
 
 extension SafetensorsError.Problem {
@@ -128,6 +128,7 @@ extension SafetensorsError.Problem {
         case .sizeMismatch: .sizeMismatch
         case .dataSizeMismatch: .dataSizeMismatch
         case .invalidIndex: .invalidIndex
+        case .invalidConfig: .invalidConfig
         }
     }
 }

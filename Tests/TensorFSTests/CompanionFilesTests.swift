@@ -35,7 +35,7 @@ struct CompanionFilesTests {
         let directory = try Self.modelDirectory()
         let model = try ModelLoader().loadMerged([directory.path])
         let plan = try TensorParallelPlan(models: [model], options: TensorParallelOptions(degrees: [2], uneven: .arraySplit))
-        let fileSystem = TensorFileSystem(models: [model], tensorParallel: plan)
+        let fileSystem = try TensorFileSystem(models: [model], tensorParallel: plan)
         for prefix in ["", "tp-2/rank-1/"] {
             #expect(try fileSystem.contents(of: prefix + "config.json") == Array(#"{"model_type": "bert"}"#.utf8))
             #expect(try fileSystem.contents(of: prefix + "1_Pooling/config.json") == Array("{}".utf8))
@@ -47,7 +47,7 @@ struct CompanionFilesTests {
     @Test("a tensor whose file or view would take a companion's path gives way")
     func clashes() throws {
         let directory = try Self.modelDirectory()
-        let fileSystem = TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
+        let fileSystem = try TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
         // The tensor `config` would have the sidecar config.json: its first byte is escaped.
         #expect(fileSystem.resolve("%63onfig") != nil && fileSystem.resolve("%63onfig.json") != nil)
         #expect(NameEscaping.name(fromComponents: ["%63onfig"]) == "config")
@@ -64,7 +64,7 @@ struct WholeLocalFileTests {
     @Test("a one-file model's model.safetensors and companion files are whole local files; tensors and merged models are not")
     func wholeFiles() throws {
         let directory = try CompanionFilesTests.modelDirectory()
-        let fileSystem = TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
+        let fileSystem = try TensorFileSystem(models: [try ModelLoader().loadMerged([directory.path])])
         let modelFile = try #require(fileSystem.resolve("model.safetensors"))
         let model = try #require(fileSystem.wholeLocalFile(of: modelFile))
         #expect(model.size == fileSystem.attributes(of: modelFile)?.size)
@@ -73,7 +73,7 @@ struct WholeLocalFileTests {
         #expect(fileSystem.wholeLocalFile(of: try #require(fileSystem.resolve("__metadata__.json"))) == nil)
         #expect(fileSystem.wholeLocalFile(of: .root) == nil)
         let sharded = try ShardedFixture()
-        let merged = TensorFileSystem(models: [try ModelLoader().loadMerged([sharded.model])])
+        let merged = try TensorFileSystem(models: [try ModelLoader().loadMerged([sharded.model])])
         #expect(merged.wholeLocalFile(of: try #require(merged.resolve("model.safetensors"))) == nil)
     }
 }

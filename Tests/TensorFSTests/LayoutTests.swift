@@ -53,6 +53,14 @@ struct LayoutTests {
         #expect(Self.paths(["w.json.json"], layout: layout) == [layout == .tree ? "w/json/json" : "w.json.json"])
     }
 
+    @Test("a tensor named like another plus the start of a view suffix that leaves a suffix has its dots escaped, so that its .npy is not the other's .f32.npy", arguments: [Layout.tree, .flat])
+    func cutSuffixClash(layout: Layout) {
+        #expect(Self.paths(["w", "w.f32"], layout: layout) == ["w", "w%2Ef32"])
+        #expect(Self.paths(["w", "w.json.f32"], layout: layout) == ["w", "w%2Ejson%2Ef32"])
+        #expect(Self.paths(["w", "w.f32.json"], layout: layout) == ["w", "w.f32.json"])
+        #expect(Self.paths(["w.f32"], layout: layout) == [layout == .tree ? "w/f32" : "w.f32"])
+    }
+
     @Test("a tensor named like a generated root file has its dots escaped")
     func reservedRootNames() {
         #expect(Self.paths(["model.safetensors", "__metadata__.json"], layout: .flat) == ["model%2Esafetensors", "__metadata__%2Ejson"])

@@ -34,7 +34,7 @@ struct MergedModelTests {
     func mergedFileHoldsEveryTensor() throws {
         let directory = try shardedDirectory()
         let model = try ModelLoader().loadMerged([directory.location("a.safetensors"), directory.location("b.safetensors"), directory.location("c.safetensors")])
-        let fileSystem = TensorFileSystem(models: [model])
+        let fileSystem = try TensorFileSystem(models: [model])
         let bytes = try contents(of: "model.safetensors", in: fileSystem)
         let merged = try bytes.withUnsafeBytes { try SafetensorsHeader(fileBytes: $0, file: "model.safetensors") }
         #expect(merged.dataStart % 8 == 0)
@@ -49,7 +49,7 @@ struct MergedModelTests {
     func rangesAgree(range: Range<Int>) throws {
         let directory = try shardedDirectory()
         let model = try ModelLoader().loadMerged([directory.location("a.safetensors"), directory.location("b.safetensors"), directory.location("c.safetensors")])
-        let fileSystem = TensorFileSystem(models: [model])
+        let fileSystem = try TensorFileSystem(models: [model])
         let whole = try contents(of: "model.safetensors", in: fileSystem)
         let end = min(range.upperBound, whole.count)
         let piece = try contents(of: "model.safetensors", in: fileSystem, range: UInt64(range.lowerBound)..<UInt64(end))
@@ -62,7 +62,7 @@ struct MergedModelTests {
         let model = try ModelLoader().loadMerged([directory.path])
         let merged = MergedModel.mergedMetadata(of: model)
         #expect(merged.map { [$0.key, $0.value] } == [["format", "pt"], ["producer", "a"], ["extra", "c"], ["license", "mit"]])
-        let bytes = try contents(of: "model.safetensors", in: TensorFileSystem(models: [model]))
+        let bytes = try contents(of: "model.safetensors", in: try TensorFileSystem(models: [model]))
         let header = try bytes.withUnsafeBytes { try SafetensorsHeader(fileBytes: $0, file: "model.safetensors") }
         #expect(header.metadata?.map { [$0.key, $0.value] } == merged.map { [$0.key, $0.value] })
     }
@@ -74,7 +74,7 @@ struct MergedModelTests {
         try directory.writeSafetensors("a.safetensors", names.prefix(4).map { ($0, [1]) })
         try directory.writeSafetensors("b.safetensors", names.dropFirst(4).map { ($0, [2]) })
         let model = try ModelLoader().loadMerged([directory.path])
-        let bytes = try contents(of: "model.safetensors", in: TensorFileSystem(models: [model]))
+        let bytes = try contents(of: "model.safetensors", in: try TensorFileSystem(models: [model]))
         let header = try bytes.withUnsafeBytes { try SafetensorsHeader(fileBytes: $0, file: "model.safetensors") }
         #expect(header.tensors.map { Array($0.name.utf8) } == names.map { Array($0.utf8) })
     }
@@ -84,7 +84,7 @@ struct MergedModelTests {
         let directory = try ModelDirectory()
         try directory.writeSafetensors("only.safetensors", [("a", [1, 2]), ("b", [3])], metadata: ["format": "pt"])
         let model = try ModelLoader().loadMerged([directory.location("only.safetensors")])
-        let bytes = try contents(of: "model.safetensors", in: TensorFileSystem(models: [model]))
+        let bytes = try contents(of: "model.safetensors", in: try TensorFileSystem(models: [model]))
         #expect(bytes == Array(try Data(contentsOf: URL(fileURLWithPath: directory.location("only.safetensors")))))
     }
 

@@ -159,7 +159,7 @@ struct NamespaceTests {
     func modelDirectories() throws {
         let (first, _) = try CraftedModel.load([("one.safetensors", [CraftedTensor("a.b")])])
         let (second, _) = try CraftedModel.load([("two.safetensors", [CraftedTensor("a.b")])])
-        let fileSystem = TensorFileSystem(models: [first, second], options: FileSystemOptions(modelDirectories: true))
+        let fileSystem = try TensorFileSystem(models: [first, second], options: FileSystemOptions(modelDirectories: true))
         let namespace = fileSystem.namespace
         #expect(namespace.resolve("one/a/b").flatMap(namespace.entry)?.payload == 0)
         #expect(namespace.resolve("two/a/b").flatMap(namespace.entry)?.payload == 1)

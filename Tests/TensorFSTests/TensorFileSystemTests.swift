@@ -17,7 +17,7 @@ struct TensorFileSystemTests {
 
     static func loaded() throws -> (TensorFileSystem, InMemorySource) {
         let (model, files) = try CraftedModel.load([("model.safetensors", tensors)])
-        return (TensorFileSystem(models: [model]), files.values.first!)
+        return (try TensorFileSystem(models: [model]), files.values.first!)
     }
 
     /// The whole contents of `path`, read in one go through `open` and `withContents`.
@@ -158,7 +158,7 @@ struct LongShapeTests {
     func longShapeSizes() throws {
         let rank = GeneratedSizeCache.rankWorthKeeping * 8
         let (model, _) = try CraftedModel.load([("long.safetensors", [CraftedTensor("deep", .u8, Array(repeating: 1, count: rank))])])
-        let fileSystem = TensorFileSystem(models: [model])
+        let fileSystem = try TensorFileSystem(models: [model])
         for path in ["deep.json", "deep.npy"] {
             let inode = try #require(fileSystem.namespace.resolve(path))
             let contents = try TensorFileSystemTests.contents(fileSystem, path, count: 1 << 24)

@@ -17,7 +17,7 @@ struct TensorParallelFileSystemTests {
 
     private func fileSystem(_ model: TestModel, _ options: TensorParallelOptions, layout: Layout = .tree) throws -> TensorFileSystem {
         let plan = try TensorParallelPlan(models: [model.model], options: options)
-        return TensorFileSystem(models: [model.model], options: FileSystemOptions(layout: layout), tensorParallel: plan)
+        return try TensorFileSystem(models: [model.model], options: FileSystemOptions(layout: layout), tensorParallel: plan)
     }
 
     @Test("each rank directory is a whole tree of the rank's slices, beside the model's own")
@@ -42,7 +42,7 @@ struct TensorParallelFileSystemTests {
             LogicalModel(name: "m\(number)", shards: model.shards, tensors: model.tensors)
         }
         let plan = try TensorParallelPlan(models: models, options: TensorParallelOptions(degrees: [2]))
-        let fs = TensorFileSystem(models: models, options: FileSystemOptions(views: try ViewSelection(parsing: "npy"), modelDirectories: true), tensorParallel: plan)
+        let fs = try TensorFileSystem(models: models, options: FileSystemOptions(views: try ViewSelection(parsing: "npy"), modelDirectories: true), tensorParallel: plan)
         #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight.npy") != nil)
         #expect(fs.namespace.resolve("m0/tp-2/rank-1/lm_head/weight") == nil)
         #expect(fs.namespace.resolve("m1/tp-2/rank-0/model/layers/0/mlp/up_proj/weight.npy") != nil)
@@ -121,7 +121,7 @@ struct TensorParallelFileSystemTests {
         #expect(fs.namespace.resolve("tp-2/weight") == nil)
         #expect(fs.namespace.children(of: fs.namespace.resolve("tp-4")!).count == 4)
         #expect(NameEscaping.name(fromComponents: ["tp%2D2", "weight"]) == "tp-2.weight")
-        let flat = TensorFileSystem(models: [model.model], options: FileSystemOptions(layout: .flat))
+        let flat = try TensorFileSystem(models: [model.model], options: FileSystemOptions(layout: .flat))
         #expect(flat.namespace.resolve("tp-2.weight") != nil)
         #expect(flat.namespace.resolve("tp%2D4") != nil)
     }

@@ -1,3 +1,4 @@
+import ByteSources
 import SafetensorsFormat
 
 /// Bytes of one range of a remote object in memory, immutable once made: fetched, or read from

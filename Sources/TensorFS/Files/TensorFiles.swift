@@ -9,13 +9,19 @@ struct TensorFiles: Sendable {
     let firstTensor: [Int]
     /// The rank trees, whose mirrors show slices; nil without `--tp`.
     let tensorParallel: TensorParallelViews?
+    /// What the f32 view computes for each tensor; nil when the mount does not show it.
+    let float32: DequantizationPlan?
 
-    init(models: [LogicalModel], tensorParallel: TensorParallelViews?) {
+    /// The files of `models` in the views `views`: planning the f32 view (when shown) fails
+    /// when a scale does not fit its weight.
+    init(models: [LogicalModel], tensorParallel: TensorParallelViews?, views: ViewSelection) throws(ModelError) {
         self.models = models
         self.tensorParallel = tensorParallel
         var starts = [0]
         for model in models { starts.append(starts.last! + model.tensors.count) }
         firstTensor = starts
+        float32 = views.includes(F32View.self)
+            ? try DequantizationPlan(models: models, configs: models.map(ModelConfigFile.quantizationConfig(of:))) : nil
     }
 
     /// The model and the index in it of tensor `number`.
@@ -28,10 +34,16 @@ struct TensorFiles: Sendable {
     /// elsewhere whole.
     func presented(_ number: Int, mirror: Int?) -> PresentedTensor {
         let (modelNumber, index) = locate(number)
-        if let mirror, let tensorParallel { return tensorParallel.presented(tensor: index, inView: mirror) }
-        let model = models[modelNumber]
-        let tensor = model.tensors[index]
-        return PresentedTensor(model: model, tensor: tensor, rankPart: nil, bytes: .source(model.shards[tensor.shard].source, tensor.fileRange))
+        var presented: PresentedTensor
+        if let mirror, let tensorParallel {
+            presented = tensorParallel.presented(tensor: index, inView: mirror)
+        } else {
+            let model = models[modelNumber]
+            let tensor = model.tensors[index]
+            presented = PresentedTensor(model: model, tensor: tensor, rankPart: nil, bytes: .source(model.shards[tensor.shard].source, tensor.fileRange))
+        }
+        presented.float32 = float32?.conversion(model: modelNumber, tensor: index, dtype: presented.tensor.info.dtype)
+        return presented
     }
 
     /// View `view`'s file of `tensor`, starting with `generated` (what the view generated).

@@ -8,17 +8,22 @@ public struct InspectReport {
     private let matches: [ModelTensor]
     /// The tensors listed: the matches up to the query's limit.
     private let listed: ArraySlice<ModelTensor>
+    /// The model's FP8 scales.
+    private let scales: ScaleReport
 
     /// A report on the tensors of `model` that `query` selects.
     public init(model: LogicalModel, query: InspectQuery = InspectQuery()) {
         self.model = model
         matches = query.matching(model)
         listed = matches.prefix(query.limit ?? matches.count)
+        scales = ScaleReport(model: model)
     }
 
     /// `{"metadata": {...}, "tensors": [{"name", "dtype", "shape", "data_offsets", "file"}, ...],
     /// "files": [{"path", "size"}, ...]}`: offsets relative to each file's data buffer; `files`
-    /// are the companion files.
+    /// are the companion files. A tensor that the f32 view dequantizes also has
+    /// `dequantized_with` (its scale) and `scale_granularity`; a model whose `config.json` gives
+    /// a block size has `weight_block_size`.
     public func json() -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"metadata\": {")
@@ -40,6 +45,12 @@ public struct InspectReport {
             writer.numbers([tensor.info.dataOffsets.start, tensor.info.dataOffsets.end])
             writer.raw(", \"file\": ")
             writer.string(model.shards[tensor.shard].relativeName)
+            if let scale = scales.scales[tensor.name] {
+                writer.raw(", \"dequantized_with\": ")
+                writer.string(scale.tensor.name)
+                writer.raw(", \"scale_granularity\": ")
+                writer.string(scale.grid.granularity.name)
+            }
             writer.raw("}")
         }
         writer.raw(listed.isEmpty ? "]" : "\n]")
@@ -51,13 +62,19 @@ public struct InspectReport {
             writer.number(companion.source.size)
             writer.raw("}")
         }
-        writer.raw(model.companions.isEmpty ? "]}\n" : "\n]}\n")
+        writer.raw(model.companions.isEmpty ? "]" : "\n]")
+        if let blockSize = scales.config?.blockSize {
+            writer.raw(", \"weight_block_size\": ")
+            writer.numbers([blockSize.rows, blockSize.columns])
+        }
+        writer.raw("}\n")
         return writer.bytes
     }
 
     /// The listed tensors as a table (name, dtype, shape, size), then totals per dtype and per
-    /// file, the companion files, then a summary line. With `tensors` false, only the totals,
-    /// the companion files and the summary.
+    /// file, the companion files, the FP8 scales (when the model has any), then a summary line.
+    /// With `tensors` false, only the totals, the companion files, the scales' summary and the
+    /// summary.
     public func table(listingTensors tensors: Bool = true) -> String {
         var sections: [String] = []
         if tensors {
@@ -80,6 +97,9 @@ public struct InspectReport {
         if !model.companions.isEmpty {
             let rows = model.companions.map { [escapedForOneLine($0.relativePath), ByteCountText.format($0.source.size)] }
             sections.append(TextTable(header: ["COMPANION FILE", "SIZE"], rows: rows, rightAligned: [1]).text)
+        }
+        if !scales.isEmpty {
+            sections.append(scales.table(of: listed, listingTensors: tensors))
         }
         sections.append(summary())
         return sections.joined(separator: "\n\n") + "\n"

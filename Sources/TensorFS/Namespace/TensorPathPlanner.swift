@@ -162,14 +162,24 @@ struct TensorPathPlanner: Sendable {
         return isAtRoot && TensorPathPlanner.reservedRootNameBytes.contains { $0.withUnsafeBytes(file.hasSameBytes(as:)) }
     }
 
-    /// Whether `name` is a tensor's name followed by one or more view suffixes.
-    private func endsInViewsOfATensor(_ name: UnsafeRawBufferPointer) -> Bool {
-        for suffix in TensorPathPlanner.viewSuffixes where name.count > suffix.count {
+    /// Whether `name` is a tensor's name followed by one or more view suffixes, the last of
+    /// which may be a view's suffix cut short of another's (`w.f32` beside `w`: its `w.f32.npy`
+    /// would be `w`'s).
+    private func endsInViewsOfATensor(_ name: UnsafeRawBufferPointer, lastMayBeCut: Bool = true) -> Bool {
+        for suffix in lastMayBeCut ? TensorPathPlanner.clashingEndings : TensorPathPlanner.viewSuffixes where name.count > suffix.count {
             let stem = UnsafeRawBufferPointer(rebasing: name[..<(name.count - suffix.count)])
             let tail = UnsafeRawBufferPointer(rebasing: name[(name.count - suffix.count)...])
-            if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && (names.contains(stem) || endsInViewsOfATensor(stem)) { return true }
+            if suffix.withUnsafeBytes(tail.hasSameBytes(as:)) && (names.contains(stem) || endsInViewsOfATensor(stem, lastMayBeCut: false)) {
+                return true
+            }
         }
         return false
+    }
+
+    /// The view suffixes, and each view suffix's start that leaves another one (`.f32` of
+    /// `.f32.npy`, which leaves `.npy`).
+    private static let clashingEndings: [[UInt8]] = viewSuffixes + viewSuffixes.flatMap { long in
+        viewSuffixes.filter { long.count > $0.count && long.reversed().starts(with: $0.reversed()) }.map { Array(long.dropLast($0.count)) }
     }
 
     private static let reservedRootNameBytes = reservedRootNames.map { Array($0.utf8) }

@@ -10,6 +10,9 @@ struct PresentedTensor {
     let rankPart: RankPart?
     /// The bytes presented, where they come from.
     let bytes: FileContents.Body
+    /// How the mount's f32 view computes the tensor's values; nil when the mount does not show
+    /// the tensor's `.f32.npy`.
+    var float32: Float32Conversion? = nil
 
     /// The presented shape: the slice's, or the tensor's.
     var shape: [UInt64] { rankPart?.geometry.shape ?? tensor.info.shape }

@@ -1,7 +1,8 @@
 import SafetensorsFormat
 
 /// `T.json`: what the tensor in `T` is and where its bytes come from; beside a rank's slice,
-/// also which part of the tensor the slice is.
+/// also which part of the tensor the slice is; and, for views that compute their files (`f32`),
+/// how.
 struct SidecarView: TensorView {
     var name: String { "json" }
     var suffix: StaticString { ".json" }
@@ -43,6 +44,16 @@ struct SidecarView: TensorView {
                     }
                     member.member("gathered") { $0.raw(part.geometry.isContiguous ? "false" : "true") }
                 })
+            }
+            let described = TensorViews.all.compactMap { view in view.sidecarMembers(for: presented).map { (view.name, $0) } }
+            if !described.isEmpty {
+                let depth = fields.indent + 4
+                fields.member("views", array: described) { writer, view in
+                    writer.object(indent: depth) { members in
+                        members.member("view", string: view.0)
+                        view.1(&members)
+                    }
+                }
             }
         }
         writer.raw("\n")

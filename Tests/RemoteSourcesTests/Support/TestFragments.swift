@@ -1,3 +1,4 @@
+import ByteSources
 @testable import RemoteSources
 import SafetensorsFormat
 

@@ -141,6 +141,6 @@ enum CraftedModel {
 
     /// A filesystem over one file holding `tensors`.
     static func fileSystem(_ tensors: [CraftedTensor], options: FileSystemOptions = FileSystemOptions()) throws -> TensorFileSystem {
-        TensorFileSystem(models: [try load([("model.safetensors", tensors)]).0], options: options)
+        try TensorFileSystem(models: [try load([("model.safetensors", tensors)]).0], options: options)
     }
 }

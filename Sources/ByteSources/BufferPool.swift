@@ -1,24 +1,25 @@
 import Synchronization
 
-/// Reuses part-sized buffers: a fresh buffer costs a page fault and a page of zeroes per 4 KiB
-/// on first write, which at loopback speeds took a fifth of the daemon's time.
-final class BufferPool: Sendable {
+/// Reuses buffers of one size (remote parts, values converted for a read): a fresh buffer costs
+/// a page fault and a page of zeroes per 4 KiB on first write, which at loopback speeds took a
+/// fifth of the daemon's time.
+public final class BufferPool: Sendable {
     /// The size of every pooled buffer.
-    let bufferSize: Int
+    public let bufferSize: Int
     private let limit: Int
     private let free = Mutex<[Buffer]>([])
 
     /// Memory from `take`, passed between threads but used by one owner at a time; it goes back
     /// with `give`.
-    struct Buffer: @unchecked Sendable {
+    public struct Buffer: @unchecked Sendable {
         /// The memory.
-        let pointer: UnsafeMutableRawPointer
+        public let pointer: UnsafeMutableRawPointer
         /// Whether it is one of the pool's buffers (else it was allocated for an odd size).
         fileprivate let isPooled: Bool
     }
 
     /// A pool of `bufferSize`-byte buffers that keeps at most `limit` unused ones.
-    init(bufferSize: Int, limit: Int) {
+    public init(bufferSize: Int, limit: Int) {
         self.bufferSize = bufferSize
         self.limit = limit
     }
@@ -28,16 +29,21 @@ final class BufferPool: Sendable {
     }
 
     /// Memory for `count` bytes: a pooled buffer when `count` is most of one, else a new one.
-    func take(count: Int) -> Buffer {
+    public func take(count: Int) -> Buffer {
         guard count > bufferSize / 2, count <= bufferSize else {
             return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 4096), isPooled: false)
         }
-        if let reused = free.withLock({ $0.popLast() }) { return reused }
-        return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096), isPooled: true)
+        return takeBuffer()
     }
 
-    /// Takes back memory from `take`: keeps a pooled buffer while there is room, frees the rest.
-    func give(_ buffer: Buffer) {
+    /// A pooled buffer, whatever part of its `bufferSize` bytes the caller needs.
+    public func takeBuffer() -> Buffer {
+        free.withLock { $0.popLast() } ?? Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096), isPooled: true)
+    }
+
+    /// Takes back memory from `take` or `takeBuffer`: keeps a pooled buffer while there is
+    /// room, frees the rest.
+    public func give(_ buffer: Buffer) {
         let kept = buffer.isPooled && free.withLock { buffers in
             guard buffers.count < limit else { return false }
             buffers.append(buffer)
