@@ -12,6 +12,8 @@ public final class RemoteContext: Sendable {
     let log: EventLog
     /// Told what happens while a mount loads; nil when nobody shows it.
     private let progress: (@Sendable (RemoteProgress) -> Void)?
+    /// Objects fetched whole, from servers that ignore byte ranges.
+    let wholeObjects: WholeObjects
     private let objectCount = Mutex(0)
     private let startedTransport = Mutex<(any Transport)?>(nil)
     private let abandonCondition = LockedValue<(@Sendable () -> Bool)?>(nil)
@@ -27,6 +29,7 @@ public final class RemoteContext: Sendable {
         store = PartStore(budget: settings.memoryBudget)
         let buffers = BufferPool(bufferSize: Int(settings.partSize), limit: Int(settings.memoryBudget / settings.partSize / 4))
         self.buffers = buffers
+        wholeObjects = WholeObjects(memoryBudget: settings.memoryBudget)
         cache = try settings.cacheDirectory.map { (directory) throws(RemoteSetupError) -> DiskCache in
             try DiskCache(directory: directory, capacity: settings.cacheCapacity, log: log, buffers: buffers)
         }

@@ -52,7 +52,7 @@ struct S3Listing {
             request: S3Requests.signed(url: url, headers: [], range: nil, settings: settings))
         switch RetryLoop.run(page, transport: transport, policy: policy) {
         case .success(let body): return body
-        case .failure(.failed(let reason)), .failure(.changed(let reason)): throw Failure(description: reason)
+        case .failure(let failure): throw Failure(description: failure.description)
         }
     }
 }

@@ -55,8 +55,8 @@ final class MountedObject: Sendable {
     /// The error for `failure`; a change is remembered (later reads fail at once) and logged once.
     func error(for failure: FetchFailure) -> ByteSourceError {
         switch failure {
-        case .failed(let reason):
-            return ByteSourceError(source: displayName, reason: .remote(detail: reason))
+        case .failed, .rangesIgnored:
+            return ByteSourceError(source: displayName, reason: .remote(detail: failure.description))
         case .changed(let reason):
             let error = ByteSourceError(source: displayName, reason: .changed(detail: reason))
             let isFirst = changed.withLock { stored in
