@@ -28,6 +28,7 @@ struct HubLocator: SourceLocator {
         }
         let settings = try settings(for: place)
         let endpoint = HubEndpoint(file: file, at: snapshot.commit, shownAs: place, settings: settings)
+        if let whole = WholeObjectSource.cached(endpoint, context: context) { return whole }
         return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
     }
 

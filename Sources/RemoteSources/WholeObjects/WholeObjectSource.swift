@@ -61,11 +61,22 @@ final class WholeObjectSource: ByteSource {
         return WholeObjectSource(displayName: endpoint.displayName, bytes: fetched.bytes, version: fetched.version)
     }
 
-    /// What names the object's bytes for the cache: its location with its validators, or what
-    /// a listing said of it; nil when neither can tell one version from the next.
-    private static func cacheIdentity(_ endpoint: any ObjectEndpoint, firstAnswer: ResponseHead, size: UInt64) -> String? {
-        let version = ObjectVersion(size: size, etag: firstAnswer.etag, lastModified: firstAnswer.lastModified)
-        let named = version.isIdentifiable ? version.identity : endpoint.listed?.identity
+    /// The object at `endpoint` from the disk cache, without a request, when an earlier mount
+    /// fetched it whole there: only for a listed object, whose size and identity are known
+    /// before asking the server.
+    static func cached(_ endpoint: any ObjectEndpoint, context: RemoteContext) -> WholeObjectSource? {
+        guard let cache = context.cache, let size = endpoint.listed?.size,
+              let identity = cacheIdentity(endpoint, firstAnswer: nil, size: size),
+              let file = cache.loadWhole(identity: identity) else { return nil }
+        return WholeObjectSource(displayName: endpoint.displayName, bytes: .cacheFile(file), version: ObjectVersion(size: size, etag: nil, lastModified: nil))
+    }
+
+    /// What names the object's bytes for the cache: what a listing said of it, else its
+    /// location with the validators of the server's first answer; nil when neither can tell one
+    /// version from the next.
+    private static func cacheIdentity(_ endpoint: any ObjectEndpoint, firstAnswer: ResponseHead?, size: UInt64) -> String? {
+        let version = firstAnswer.map { ObjectVersion(size: size, etag: $0.etag, lastModified: $0.lastModified) }
+        let named = endpoint.listed.map { "listed \($0.identity)" } ?? version.flatMap { $0.isIdentifiable ? $0.identity : nil }
         return named.map { "tensorfs whole object 1\n\(endpoint.locationIdentity)\n\($0)\nsize \(size)" }
     }
 

@@ -1,0 +1,260 @@
+"""Stand-ins for the Hugging Face Hub on 127.0.0.1: nginx laid out as the Hub's URL scheme
+(static files under /ORG/NAME/resolve/REVISION/, static JSON for the API routes, the headers a
+client relies on), and olah, a self-hosted Hub mirror from PyPI, serving a local git repository
+offline (it answers range requests with the whole file). Also a local HF cache folder."""
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from remote_servers import LOOPBACK, free_port, stop, wait_for_port
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OLAH_CLI = REPO / ".cache/olah-venv/bin/olah-cli"
+TOKEN = "hf_testtoken0123456789"
+
+
+def repository_files(directory):
+    """{relative path: bytes} of every file below `directory`."""
+    directory = pathlib.Path(directory)
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def git_blob_id(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def fake_commit(label):
+    return hashlib.sha1(label.encode()).hexdigest()
+
+
+class HubNginx:
+    """nginx serving repositories the way the Hub does. `publish(repo_id, commits, main)` lays out
+    `commits` ({commit: source directory}) with `main` pointing at one of them. Repositories
+    published with `private=True` answer 401 RepoNotFound without `Authorization: Bearer TOKEN`.
+    The access log holds one JSON object per request (uri, status, bytes, range, authorization)."""
+
+    def __init__(self, workdir):
+        self.workdir = pathlib.Path(workdir)
+        self.root = self.workdir / "www"
+        self.root.mkdir(parents=True)
+        self.log = self.workdir / "access.log"
+        self.port = free_port()
+        self.process = None
+        self.commit_rules = []
+        self.linked_etags = {}
+        self.private = []
+
+    @property
+    def endpoint(self):
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def publish(self, repo_id, commits, main, private=False, listing_sha256=None):
+        """Publishes `repo_id`; `listing_sha256` ({path: hash}) overrides what the listing says
+        of a file's content hash (to test the X-Linked-ETag check)."""
+        api = self.root / "api/models" / repo_id
+        for commit, source in commits.items():
+            files = repository_files(source)
+            target = self.root / repo_id / "resolve" / commit
+            siblings = []
+            for path, data in files.items():
+                (target / path).parent.mkdir(parents=True, exist_ok=True)
+                (target / path).write_bytes(data)
+                sibling = {"rfilename": path, "size": len(data), "blobId": git_blob_id(data)}
+                if path.endswith(".safetensors"):
+                    digest = hashlib.sha256(data).hexdigest()
+                    self.linked_etags[f"/{repo_id}/resolve/{commit}/{path}"] = digest
+                    if commit == main:
+                        self.linked_etags[f"/{repo_id}/resolve/main/{path}"] = digest
+                    sibling["lfs"] = {"sha256": (listing_sha256 or {}).get(path, digest), "size": len(data)}
+                siblings.append(sibling)
+            info = {"id": repo_id, "sha": commit, "siblings": siblings}
+            tree = [{"type": "file", "oid": s["blobId"], "size": s["size"], "path": s["rfilename"]} for s in siblings]
+            for revision in [commit] + (["main"] if commit == main else []):
+                (api / "revision").mkdir(parents=True, exist_ok=True)
+                (api / "revision" / f"{revision}.json").write_text(json.dumps(info))
+                (api / "tree").mkdir(parents=True, exist_ok=True)
+                (api / "tree" / f"{revision}.json").write_text(json.dumps(tree))
+        (self.root / repo_id / "resolve" / "main").symlink_to(main)
+        self.commit_rules.append(f"~^/{repo_id}/resolve/main/ {main};")
+        if private:
+            self.private.append(repo_id)
+
+    def start(self):
+        temp = self.workdir / "temp"
+        temp.mkdir(exist_ok=True)
+        linked = "\n".join(f'        "{uri}" "\\"{digest}\\"";' for uri, digest in self.linked_etags.items())
+        commits = "\n".join("        " + rule for rule in self.commit_rules)
+        guards = "\n".join(f"""
+        location ~ ^(/api/models)?/{repo_id}/ {{
+            if ($http_authorization != "Bearer {TOKEN}") {{
+                add_header X-Error-Code RepoNotFound always;
+                return 401;
+            }}
+            rewrite ^/api/models/([^/]+)/([^/]+)/revision/([^/?]+)$ /api/models/$1/$2/revision/$3.json break;
+            add_header X-Repo-Commit $repo_commit always;
+            add_header X-Linked-Etag $linked_etag always;
+            add_header X-Error-Code $error_code always;
+        }}""" for repo_id in self.private)
+        config = self.workdir / "nginx.conf"
+        config.write_text(f"""
+user root;
+worker_processes 2;
+daemon off;
+pid {self.workdir}/nginx.pid;
+error_log {self.workdir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    log_format requests escape=json '{{"method":"$request_method","uri":"$uri","status":$status,'
+        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization"}}';
+    access_log {self.log} requests;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    default_type application/octet-stream;
+    types {{ application/json json; }}
+    map_hash_bucket_size 256;
+    map $uri $repo_commit {{
+{commits}
+        "~^/[^/]+/[^/]+/resolve/(?<commit>[0-9a-f]{{40}})/" $commit;
+        default "";
+    }}
+    map $uri $linked_etag {{
+{linked}
+        default "";
+    }}
+    map $status $error_code {{
+        404 EntryNotFound;
+        default "";
+    }}
+    server {{
+        listen {LOOPBACK}:{self.port};
+        root {self.root};
+{guards}
+        location ~ ^/api/models/([^/]+)/([^/]+)/revision/ {{
+            if (!-d $document_root/api/models/$1/$2) {{
+                add_header X-Error-Code RepoNotFound always;
+                return 404;
+            }}
+            add_header X-Error-Code RevisionNotFound always;
+            rewrite ^(.*)$ $1.json break;
+        }}
+        location ~ ^/api/models/[^/]+/[^/]+/tree/[^/]+/?$ {{
+            rewrite ^(.*?)/?$ $1.json break;
+        }}
+        location / {{
+            add_header X-Repo-Commit $repo_commit always;
+            add_header X-Linked-Etag $linked_etag always;
+            add_header X-Error-Code $error_code always;
+        }}
+    }}
+}}
+""")
+        self.process = subprocess.Popen(
+            ["nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"), "-c", str(config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, "nginx")
+
+    def requests(self):
+        """Every request logged so far (read until the log stops changing)."""
+        lines, previous = self._lines(), None
+        while lines != previous:
+            time.sleep(0.2)
+            lines, previous = self._lines(), lines
+        return [json.loads(line) for line in lines]
+
+    def _lines(self):
+        return [line for line in self.log.read_text().splitlines() if line.strip()] if self.log.exists() else []
+
+    def clear_log(self):
+        self.log.write_text("")
+        self.process.send_signal(__import__("signal").SIGUSR1)
+        time.sleep(0.2)
+
+    def stop(self):
+        if self.process:
+            stop(self.process)
+
+
+def git(directory, *arguments):
+    subprocess.run(["git", "-C", str(directory), *arguments], check=True, capture_output=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"))
+
+
+class Olah:
+    """olah (PyPI), offline, mirroring `repositories` ({repo_id: source directory}) from local
+    git repositories committed on main; `commit(repo_id)` is the commit."""
+
+    def __init__(self, workdir, repositories):
+        assert OLAH_CLI.exists(), "scripts/setup.sh installs olah into .cache/olah-venv"
+        self.workdir = pathlib.Path(workdir)
+        mirrors = self.workdir / "mirrors"
+        self.commits = {}
+        for repo_id, source in repositories.items():
+            target = mirrors / "models" / repo_id
+            shutil.copytree(source, target)
+            subprocess.run(["git", "init", "-q", "-b", "main", str(target)], check=True)
+            git(target, "add", "-A")
+            git(target, "commit", "-q", "-m", "model")
+            self.commits[repo_id] = subprocess.check_output(["git", "-C", str(target), "rev-parse", "HEAD"], text=True).strip()
+        self.port = free_port()
+        (self.workdir / "repos").mkdir()
+        config = self.workdir / "olah.toml"
+        config.write_text(f"""
+[basic]
+host = "{LOOPBACK}"
+port = {self.port}
+repos-path = "{self.workdir / 'repos'}"
+mirrors-path = ["{mirrors}"]
+mirror-netloc = "{LOOPBACK}:{self.port}"
+mirror-lfs-netloc = "{LOOPBACK}:{self.port}"
+
+[accessibility]
+offline = true
+""")
+        self.output = open(self.workdir / "olah.log", "wb")
+        self.process = subprocess.Popen([str(OLAH_CLI), "-c", str(config)], cwd=self.workdir, stdout=self.output, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, "olah", timeout=60)
+        probe = f"{self.endpoint}/api/models/{next(iter(repositories))}/revision/main"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(probe, timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            assert time.monotonic() < deadline and self.process.poll() is None, "olah did not answer"
+            time.sleep(0.2)
+
+    @property
+    def endpoint(self):
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def stop(self):
+        stop(self.process)
+        self.output.close()
+
+
+def make_hub_cache(cache, repo_id, source_directory, commit, revision="main"):
+    """A local HF cache (the layout huggingface_hub writes) holding `source_directory` as
+    `repo_id` at `commit`, with refs/REVISION naming it; returns the repository's folder."""
+    organization, name = repo_id.split("/")
+    folder = pathlib.Path(cache) / f"models--{organization}--{name}"
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / revision).write_text(commit)
+    (folder / "blobs").mkdir(exist_ok=True)
+    for path, data in repository_files(source_directory).items():
+        blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        link = folder / "snapshots" / commit / path
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    return folder
