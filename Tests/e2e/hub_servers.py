@@ -71,7 +71,7 @@ class HubNginx:
                     self.linked_etags[f"/{repo_id}/resolve/{commit}/{path}"] = digest
                     if commit == main:
                         self.linked_etags[f"/{repo_id}/resolve/main/{path}"] = digest
-                    sibling["lfs"] = {"sha256": (listing_sha256 or {}).get(path, digest), "size": len(data)}
+                    sibling["lfs"] = {"sha256": (listing_sha256 or {}).get(path, digest), "size": len(data), "pointerSize": 134}
                 siblings.append(sibling)
             info = {"id": repo_id, "sha": commit, "siblings": siblings}
             tree = [{"type": "file", "oid": s["blobId"], "size": s["size"], "path": s["rfilename"]} for s in siblings]
