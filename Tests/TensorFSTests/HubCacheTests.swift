@@ -78,6 +78,14 @@ import Testing
         let online = ModelLoader(locators: [StubHubLocator(query: query(cache, revision: "v9"))])
         #expect { try online.loadMerged(["hf://org/name@v9"]) } throws: { "\($0)".contains("the network was asked") }
     }
+
+    @Test("--revision is refused for an hf:// SOURCE, which names its revision itself")
+    func revisionOption() throws {
+        let (fixture, cache) = try cache()
+        defer { withExtendedLifetime(fixture) {} }
+        let loader = ModelLoader(locators: [StubHubLocator(query: query(cache))], options: LoadOptions(revision: "v1"))
+        #expect { try loader.loadMerged(["hf://org/name"]) } throws: { "\($0)".contains("hf://ORG/NAME@REVISION") }
+    }
 }
 
 /// An `hf://` locator that names a cache query and fails everything else as "the network".

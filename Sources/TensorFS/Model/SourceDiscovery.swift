@@ -12,6 +12,9 @@ extension ModelLoader {
         let locator = locator(for: source)
         let shown = locator.displayName(of: source)
         if let query = try locator.hubCacheQuery(for: source) {
+            guard options.revision == nil else {
+                throw .unusableSource(shown, reason: "--revision is for Hugging Face cache folders; name the revision in the source instead (hf://ORG/NAME@REVISION)")
+            }
             switch HubCache.completeSnapshot(for: query) {
             case .success(let snapshot):
                 return try plan(snapshot, readingAheadInto: &readAhead)
