@@ -1,7 +1,7 @@
 """Stand-ins for the Hugging Face Hub on 127.0.0.1: nginx laid out as the Hub's URL scheme
 (static files under /ORG/NAME/resolve/REVISION/, static JSON for the API routes, the headers a
 client relies on), and olah, a self-hosted Hub mirror from PyPI, serving a local git repository
-offline (it answers range requests with the whole file). Also a local HF cache folder."""
+offline (it answers range requests with the whole file)."""
 import hashlib
 import json
 import os
@@ -25,8 +25,15 @@ def repository_files(directory):
     return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-def git_blob_id(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+def file_digests(path):
+    """(size, git blob id, SHA-256) of the file at `path`, read in chunks."""
+    size = path.stat().st_size
+    blob, sha256 = hashlib.sha1(b"blob %d\0" % size), hashlib.sha256()
+    with open(path, "rb") as source:
+        while chunk := source.read(1 << 20):
+            blob.update(chunk)
+            sha256.update(chunk)
+    return size, blob.hexdigest(), sha256.hexdigest()
 
 
 def fake_commit(label):
@@ -35,7 +42,8 @@ def fake_commit(label):
 
 class HubNginx:
     """nginx serving repositories the way the Hub does. `publish(repo_id, commits, main)` lays out
-    `commits` ({commit: source directory}) with `main` pointing at one of them. Repositories
+    `commits` ({commit: source directory}, whose files are linked, not copied) with `main`
+    pointing at one of them. Repositories
     published with `private=True` answer 401 RepoNotFound without `Authorization: Bearer TOKEN`.
     The access log holds one JSON object per request (uri, status, bytes, range, authorization)."""
 
@@ -59,19 +67,20 @@ class HubNginx:
         of a file's content hash (to test the X-Linked-ETag check)."""
         api = self.root / "api/models" / repo_id
         for commit, source in commits.items():
-            files = repository_files(source)
+            source = pathlib.Path(source).resolve()
             target = self.root / repo_id / "resolve" / commit
             siblings = []
-            for path, data in files.items():
+            for file in sorted(path for path in source.rglob("*") if path.is_file()):
+                path = str(file.relative_to(source))
+                size, blob_id, digest = file_digests(file)
                 (target / path).parent.mkdir(parents=True, exist_ok=True)
-                (target / path).write_bytes(data)
-                sibling = {"rfilename": path, "size": len(data), "blobId": git_blob_id(data)}
+                (target / path).symlink_to(file)
+                sibling = {"rfilename": path, "size": size, "blobId": blob_id}
                 if path.endswith(".safetensors"):
-                    digest = hashlib.sha256(data).hexdigest()
                     self.linked_etags[f"/{repo_id}/resolve/{commit}/{path}"] = digest
                     if commit == main:
                         self.linked_etags[f"/{repo_id}/resolve/main/{path}"] = digest
-                    sibling["lfs"] = {"sha256": (listing_sha256 or {}).get(path, digest), "size": len(data), "pointerSize": 134}
+                    sibling["lfs"] = {"sha256": (listing_sha256 or {}).get(path, digest), "size": size, "pointerSize": 134}
                 siblings.append(sibling)
             info = {"id": repo_id, "sha": commit, "siblings": siblings}
             tree = [{"type": "file", "oid": s["blobId"], "size": s["size"], "path": s["rfilename"]} for s in siblings]
@@ -241,20 +250,3 @@ offline = true
     def stop(self):
         stop(self.process)
         self.output.close()
-
-
-def make_hub_cache(cache, repo_id, source_directory, commit, revision="main"):
-    """A local HF cache (the layout huggingface_hub writes) holding `source_directory` as
-    `repo_id` at `commit`, with refs/REVISION naming it; returns the repository's folder."""
-    organization, name = repo_id.split("/")
-    folder = pathlib.Path(cache) / f"models--{organization}--{name}"
-    (folder / "refs").mkdir(parents=True, exist_ok=True)
-    (folder / "refs" / revision).write_text(commit)
-    (folder / "blobs").mkdir(exist_ok=True)
-    for path, data in repository_files(source_directory).items():
-        blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.write_bytes(data)
-        link = folder / "snapshots" / commit / path
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    return folder
