@@ -44,7 +44,8 @@ collect python3 scripts/bench/reads.py --binary "$BIN" --work "$WORK" --repeats 
 collect python3 scripts/bench/numpy_mmap.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
 collect python3 scripts/bench/passthrough.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
 collect python3 scripts/bench/tree.py --binary "$BIN" --work "$WORK" --repeats "$FIND_REPEATS"
-for part in scripts/bench_mount.sh scripts/bench_tp.sh scripts/bench_remote.sh scripts/bench_hub.sh; do
+collect python3 scripts/bench/hub.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
+for part in scripts/bench_mount.sh scripts/bench_tp.sh scripts/bench_remote.sh; do
   if [ -x "$part" ]; then collect "$part"; fi
 done
 

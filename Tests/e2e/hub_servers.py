@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-from remote_servers import LOOPBACK, free_port, stop, wait_for_port
+from remote_servers import LOOPBACK, Nginx, start_on_free_port, stop
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OLAH_CLI = REPO / ".cache/olah-venv/bin/olah-cli"
@@ -43,24 +43,21 @@ def fake_commit(label):
 class HubNginx:
     """nginx serving repositories the way the Hub does. `publish(repo_id, commits, main)` lays out
     `commits` ({commit: source directory}, whose files are linked, not copied) with `main`
-    pointing at one of them. Repositories
-    published with `private=True` answer 401 RepoNotFound without `Authorization: Bearer TOKEN`.
-    The access log holds one JSON object per request (uri, status, bytes, range, authorization)."""
+    pointing at one of them. Repositories published with `private=True` answer 401 RepoNotFound
+    without `Authorization: Bearer TOKEN`. `start()` starts the server (`remote_servers.Nginx`,
+    whose access log holds every request)."""
 
     def __init__(self, workdir):
         self.workdir = pathlib.Path(workdir)
         self.root = self.workdir / "www"
-        self.root.mkdir(parents=True)
-        self.log = self.workdir / "access.log"
-        self.port = free_port()
-        self.process = None
+        self.server = None
         self.commit_rules = []
         self.linked_etags = {}
         self.private = []
 
     @property
     def endpoint(self):
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{LOOPBACK}:{self.server.port}"
 
     def publish(self, repo_id, commits, main, private=False, listing_sha256=None):
         """Publishes `repo_id`; `listing_sha256` ({path: hash}) overrides what the listing says
@@ -94,39 +91,15 @@ class HubNginx:
         if private:
             self.private.append(repo_id)
 
-    def start(self):
-        temp = self.workdir / "temp"
-        temp.mkdir(exist_ok=True)
-        linked = "\n".join(f'        "{uri}" "\\"{digest}\\"";' for uri, digest in self.linked_etags.items())
-        commits = "\n".join("        " + rule for rule in self.commit_rules)
-        guards = "\n".join(f"""
-        location ~ ^(/api/models)?/{repo_id}/ {{
-            if ($http_authorization != "Bearer {TOKEN}") {{
-                add_header X-Error-Code RepoNotFound always;
-                return 401;
-            }}
-            rewrite ^/api/models/([^/]+)/([^/]+)/revision/([^/?]+)$ /api/models/$1/$2/revision/$3.json break;
+    HEADERS = """
             add_header X-Repo-Commit $repo_commit always;
             add_header X-Linked-Etag $linked_etag always;
-            add_header X-Error-Code $error_code always;
-        }}""" for repo_id in self.private)
-        config = self.workdir / "nginx.conf"
-        config.write_text(f"""
-user root;
-worker_processes 2;
-daemon off;
-pid {self.workdir}/nginx.pid;
-error_log {self.workdir}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    log_format requests escape=json '{{"method":"$request_method","uri":"$uri","status":$status,'
-        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization"}}';
-    access_log {self.log} requests;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
+            add_header X-Error-Code $error_code always;"""
+
+    def start(self):
+        linked = "\n".join(f'        "{uri}" "\\"{digest}\\"";' for uri, digest in self.linked_etags.items())
+        commits = "\n".join("        " + rule for rule in self.commit_rules)
+        http_config = f"""
     default_type application/octet-stream;
     types {{ application/json json; }}
     map_hash_bucket_size 256;
@@ -142,11 +115,16 @@ http {{
     map $status $error_code {{
         404 EntryNotFound;
         default "";
-    }}
-    server {{
-        listen {LOOPBACK}:{self.port};
-        root {self.root};
-{guards}
+    }}"""
+        guards = "".join(f"""
+        location ~ ^(/api/models)?/{repo_id}/ {{
+            if ($http_authorization != "Bearer {TOKEN}") {{
+                add_header X-Error-Code RepoNotFound always;
+                return 401;
+            }}
+            rewrite ^/api/models/([^/]+)/([^/]+)/revision/([^/?]+)$ /api/models/$1/$2/revision/$3.json break;{self.HEADERS}
+        }}""" for repo_id in self.private)
+        locations = guards + f"""
         location ~ ^/api/models/([^/]+)/([^/]+)/revision/ {{
             if (!-d $document_root/api/models/$1/$2) {{
                 add_header X-Error-Code RepoNotFound always;
@@ -158,38 +136,19 @@ http {{
         location ~ ^/api/models/[^/]+/[^/]+/tree/[^/]+/?$ {{
             rewrite ^(.*?)/?$ $1.json break;
         }}
-        location / {{
-            add_header X-Repo-Commit $repo_commit always;
-            add_header X-Linked-Etag $linked_etag always;
-            add_header X-Error-Code $error_code always;
-        }}
-    }}
-}}
-""")
-        self.process = subprocess.Popen(
-            ["nginx", "-p", str(self.workdir), "-e", str(self.workdir / "error.log"), "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, "nginx")
+        location / {{{self.HEADERS}
+        }}"""
+        self.server = Nginx(self.workdir, http_config=http_config, locations=locations)
 
     def requests(self):
-        """Every request logged so far (read until the log stops changing)."""
-        lines, previous = self._lines(), None
-        while lines != previous:
-            time.sleep(0.2)
-            lines, previous = self._lines(), lines
-        return [json.loads(line) for line in lines]
-
-    def _lines(self):
-        return [line for line in self.log.read_text().splitlines() if line.strip()] if self.log.exists() else []
+        return self.server.requests()
 
     def clear_log(self):
-        self.log.write_text("")
-        self.process.send_signal(__import__("signal").SIGUSR1)
-        time.sleep(0.2)
+        self.server.clear_log()
 
     def stop(self):
-        if self.process:
-            stop(self.process)
+        if self.server:
+            self.server.stop()
 
 
 def git(directory, *arguments):
@@ -199,38 +158,21 @@ def git(directory, *arguments):
 
 class Olah:
     """olah (PyPI), offline, mirroring `repositories` ({repo_id: source directory}) from local
-    git repositories committed on main; `commit(repo_id)` is the commit."""
+    git repositories committed on main."""
 
     def __init__(self, workdir, repositories):
         assert OLAH_CLI.exists(), "scripts/setup.sh installs olah into .cache/olah-venv"
         self.workdir = pathlib.Path(workdir)
         mirrors = self.workdir / "mirrors"
-        self.commits = {}
         for repo_id, source in repositories.items():
             target = mirrors / "models" / repo_id
             shutil.copytree(source, target)
             subprocess.run(["git", "init", "-q", "-b", "main", str(target)], check=True)
             git(target, "add", "-A")
             git(target, "commit", "-q", "-m", "model")
-            self.commits[repo_id] = subprocess.check_output(["git", "-C", str(target), "rev-parse", "HEAD"], text=True).strip()
-        self.port = free_port()
         (self.workdir / "repos").mkdir()
-        config = self.workdir / "olah.toml"
-        config.write_text(f"""
-[basic]
-host = "{LOOPBACK}"
-port = {self.port}
-repos-path = "{self.workdir / 'repos'}"
-mirrors-path = ["{mirrors}"]
-mirror-netloc = "{LOOPBACK}:{self.port}"
-mirror-lfs-netloc = "{LOOPBACK}:{self.port}"
-
-[accessibility]
-offline = true
-""")
         self.output = open(self.workdir / "olah.log", "wb")
-        self.process = subprocess.Popen([str(OLAH_CLI), "-c", str(config)], cwd=self.workdir, stdout=self.output, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.process, "olah", timeout=60)
+        self.port, self.process = start_on_free_port(lambda port: self._start(port, mirrors), "olah")
         probe = f"{self.endpoint}/api/models/{next(iter(repositories))}/revision/main"
         deadline = time.monotonic() + 60
         while True:
@@ -242,6 +184,22 @@ offline = true
                 pass
             assert time.monotonic() < deadline and self.process.poll() is None, "olah did not answer"
             time.sleep(0.2)
+
+    def _start(self, port, mirrors):
+        config = self.workdir / "olah.toml"
+        config.write_text(f"""
+[basic]
+host = "{LOOPBACK}"
+port = {port}
+repos-path = "{self.workdir / 'repos'}"
+mirrors-path = ["{mirrors}"]
+mirror-netloc = "{LOOPBACK}:{port}"
+mirror-lfs-netloc = "{LOOPBACK}:{port}"
+
+[accessibility]
+offline = true
+""")
+        return subprocess.Popen([str(OLAH_CLI), "-c", str(config)], cwd=self.workdir, stdout=self.output, stderr=subprocess.STDOUT)
 
     @property
     def endpoint(self):

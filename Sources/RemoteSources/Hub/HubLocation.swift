@@ -103,7 +103,7 @@ struct HubLocation: Hashable, Sendable {
         for kind in ["refs/pr/", "refs/convert/"] where text.hasPrefix(kind) {
             let rest = text.dropFirst(kind.count)
             let name = rest.prefix { $0 != "/" }
-            let valid = kind == "refs/pr/" ? name.allSatisfy(\.isASCIIDigit) : name.utf8.allSatisfy(isNameByte)
+            let valid = kind == "refs/pr/" ? name.allSatisfy(\.isASCIIDigit) : name.utf8.allSatisfy(NameBytes.contains)
             guard !name.isEmpty, valid else { return nil }
             return text[..<name.endIndex]
         }
@@ -116,22 +116,12 @@ struct HubLocation: Hashable, Sendable {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, text.count <= 96,
               parts.allSatisfy({ part in
-                  !part.isEmpty && part.utf8.allSatisfy(isNameByte) && !part.contains("--") && !part.contains("..")
+                  !part.isEmpty && part.utf8.allSatisfy(NameBytes.contains) && !part.contains("--") && !part.contains("..")
                       && !part.hasPrefix("-") && !part.hasPrefix(".") && !part.hasSuffix("-") && !part.hasSuffix(".")
               }) else {
             throw RemoteURL.ParseError(description: "\(quoted(text)) is not a repository id (ORG/NAME of letters, digits, '-', '_' and '.')")
         }
         return HubRepository(organization: String(parts[0]), name: String(parts[1]))
-    }
-
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
-            true
-        default:
-            false
-        }
     }
 }
 
