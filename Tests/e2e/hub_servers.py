@@ -44,8 +44,10 @@ class HubNginx:
     """nginx serving repositories the way the Hub does. `publish(repo_id, commits, main)` lays out
     `commits` ({commit: source directory}, whose files are linked, not copied) with `main`
     pointing at one of them. Repositories published with `private=True` answer 401 RepoNotFound
-    without `Authorization: Bearer TOKEN`. `start()` starts the server (`remote_servers.Nginx`,
-    whose access log holds every request)."""
+    without `Authorization: Bearer TOKEN`; those published with `on_cdn=True` answer their
+    files' URLs with a 302 to another origin (`localhost` for `127.0.0.1`, the same files), as
+    the Hub sends large files to its CDN. `start()` starts the server (`remote_servers.Nginx`,
+    whose access log holds every request, with its Host)."""
 
     def __init__(self, workdir):
         self.workdir = pathlib.Path(workdir)
@@ -54,12 +56,13 @@ class HubNginx:
         self.commit_rules = []
         self.linked_etags = {}
         self.private = []
+        self.on_cdn = []
 
     @property
     def endpoint(self):
         return f"http://{LOOPBACK}:{self.server.port}"
 
-    def publish(self, repo_id, commits, main, private=False, listing_sha256=None):
+    def publish(self, repo_id, commits, main, private=False, on_cdn=False, listing_sha256=None):
         """Publishes `repo_id`; `listing_sha256` ({path: hash}) overrides what the listing says
         of a file's content hash (to test the X-Linked-ETag check)."""
         api = self.root / "api/models" / repo_id
@@ -90,6 +93,8 @@ class HubNginx:
         self.commit_rules.append(f"~^/{repo_id}/resolve/main/ {main};")
         if private:
             self.private.append(repo_id)
+        if on_cdn:
+            self.on_cdn.append(repo_id)
 
     HEADERS = """
             add_header X-Repo-Commit $repo_commit always;
@@ -124,7 +129,14 @@ class HubNginx:
             }}
             rewrite ^/api/models/([^/]+)/([^/]+)/revision/([^/?]+)$ /api/models/$1/$2/revision/$3.json break;{self.HEADERS}
         }}""" for repo_id in self.private)
-        locations = guards + f"""
+        redirects = "".join(f"""
+        location ~ ^/{repo_id}/resolve/ {{{self.HEADERS}
+            return 302 http://localhost:{{port}}/cdn$uri;
+        }}""" for repo_id in self.on_cdn)
+        locations = guards + redirects + f"""
+        location /cdn/ {{
+            rewrite ^/cdn(/.*)$ $1 break;{self.HEADERS}
+        }}
         location ~ ^/api/models/([^/]+)/([^/]+)/revision/ {{
             if (!-d $document_root/api/models/$1/$2) {{
                 add_header X-Error-Code RepoNotFound always;

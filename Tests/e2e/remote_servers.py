@@ -107,7 +107,7 @@ error_log {self.workdir}/error.log;
 events {{ worker_connections 1024; }}
 http {{
     log_format requests escape=json '{{"method":"$request_method","uri":"$uri","status":$status,'
-        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization",'
+        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization","host":"$host",'
         '"if_match":"$http_if_match"}}';
     access_log {self.log} requests;
     client_body_temp_path {temp}/body;

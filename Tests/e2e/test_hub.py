@@ -49,6 +49,7 @@ def hub(sharded_directory, old_directory, tmp_path_factory):  # noqa: F811
     server.publish("org/minilm", {OLD: old_directory, NEW: sharded_directory}, NEW)
     server.publish("private-org/minilm", {NEW: sharded_directory}, NEW, private=True)
     server.publish("org/mislisted", {NEW: sharded_directory}, NEW, listing_sha256={"model-00002-of-00003.safetensors": "0" * 64})
+    server.publish("org/on-cdn", {NEW: sharded_directory}, NEW, on_cdn=True)
     server.start()
     yield server
     server.stop()
@@ -132,6 +133,25 @@ def test_the_token_reaches_the_hub_as_a_bearer_header_and_no_command_line(mounts
     wrong = run(tensorfs_bin, "inspect", "hf://private-org/minilm")
     assert_one_line_failure(wrong, "401", "the token from HF_TOKEN may not read it")
     assert "hf_wrong" not in wrong.stderr
+
+
+def test_redirects_to_a_cdn_are_followed_without_the_token(mounts, hub, monkeypatch, sharded_directory):  # noqa: F811
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub.clear_log()
+    mountpoint = mounts.mount("hf://org/on-cdn")
+    name = "encoder.layer.0.attention.self.query.weight"
+    expected = {}
+    for shard in sharded_directory.glob("*.safetensors"):
+        expected.update(load_file(str(shard)))
+    assert tensor_path(mountpoint, name).read_bytes() == expected[name].tobytes()
+    assert (mountpoint / "tokenizer.json").read_bytes() == (sharded_directory / "tokenizer.json").read_bytes()
+    requests = hub.requests()
+    at_hub = [r for r in requests if r["host"] == "127.0.0.1"]
+    at_cdn = [r for r in requests if r["host"] == "localhost"]
+    assert at_cdn and all(r["authorization"] == "" for r in at_cdn)
+    assert at_hub and all(r["authorization"] == f"Bearer {TOKEN}" for r in at_hub)
+    assert all(r["status"] == 302 for r in at_hub if "/resolve/" in r["uri"])
 
 
 def test_a_revision_by_commit_hash_mounts_that_commit(mounts, hub, monkeypatch, sharded_directory):  # noqa: F811
