@@ -10,13 +10,12 @@ import pathlib
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
-from safetensors.numpy import load_file
 
-from conftest import assert_nothing_left, assert_one_line_failure, run
+from conftest import assert_nothing_left, assert_one_line_failure, run, tensor_path
 from hub_servers import TOKEN, HubNginx, Olah, fake_commit, repository_files
-from remote_servers import no_proxies, tensor_path  # noqa: F401 (fixture)
+from reference import reference_bytes
+from remote_servers import no_proxies  # noqa: F401 (fixture)
 from test_model_directories import LOADERS_PYTHON, SAMPLE_DIRECTORY, assert_a_model_directory, sharded_directory  # noqa: F401
 
 OLD = fake_commit("old")
@@ -73,6 +72,11 @@ def hub_python(script, endpoint, cache, *arguments):
 SNAPSHOT_DOWNLOAD = "import sys; from huggingface_hub import snapshot_download; print(snapshot_download(sys.argv[1]))"
 
 
+def tensors_of(directory):
+    """{name: bytes} of every tensor in the shards of `directory`, as the reference reads them."""
+    return {name: data for shard in sorted(directory.glob("*.safetensors")) for name, data in reference_bytes(shard).items()}
+
+
 def weight_bytes(requests):
     return sum(r["bytes"] for r in requests if r["uri"].endswith(".safetensors"))
 
@@ -97,13 +101,11 @@ def test_mounting_and_reading_one_tensor_moves_a_small_fraction_of_the_weights(m
     at_mount = weight_bytes(hub.requests())
     hub.clear_log()
     name = "embeddings.position_embeddings.weight"
-    expected = {}
-    for shard in sharded_directory.glob("*.safetensors"):
-        expected.update(load_file(str(shard)))
-    assert tensor_path(mountpoint, name).read_bytes() == expected[name].tobytes()
+    expected = tensors_of(sharded_directory)[name]
+    assert tensor_path(mountpoint, name).read_bytes() == expected
     requests = hub.requests()
     weights = sum(path.stat().st_size for path in sharded_directory.glob("*.safetensors"))
-    print(f"mount: {at_mount} B of weights; one {expected[name].nbytes}-byte tensor: {weight_bytes(requests)} B; weights: {weights} B")
+    print(f"mount: {at_mount} B of weights; one {len(expected)}-byte tensor: {weight_bytes(requests)} B; weights: {weights} B")
     assert at_mount + weight_bytes(requests) < weights / 10
     # Every file is read at the commit main pointed at when mounted.
     assert requests and all(f"/resolve/{NEW}/" in r["uri"] for r in requests)
@@ -141,10 +143,7 @@ def test_redirects_to_a_cdn_are_followed_without_the_token(mounts, hub, monkeypa
     hub.clear_log()
     mountpoint = mounts.mount("hf://org/on-cdn")
     name = "encoder.layer.0.attention.self.query.weight"
-    expected = {}
-    for shard in sharded_directory.glob("*.safetensors"):
-        expected.update(load_file(str(shard)))
-    assert tensor_path(mountpoint, name).read_bytes() == expected[name].tobytes()
+    assert tensor_path(mountpoint, name).read_bytes() == tensors_of(sharded_directory)[name]
     assert (mountpoint / "tokenizer.json").read_bytes() == (sharded_directory / "tokenizer.json").read_bytes()
     requests = hub.requests()
     at_hub = [r for r in requests if r["host"] == "127.0.0.1"]
@@ -185,11 +184,8 @@ def test_inspect_takes_an_hf_source(hub, monkeypatch, tensorfs_bin, sharded_dire
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     result = run(tensorfs_bin, "inspect", "--json", "hf://org/minilm")
     assert result.returncode == 0, result.stderr
-    expected = {}
-    for shard in sharded_directory.glob("*.safetensors"):
-        expected.update(load_file(str(shard)))
     listed = json.loads(result.stdout)["tensors"]
-    assert sorted(t["name"] for t in listed) == sorted(expected)
+    assert sorted(t["name"] for t in listed) == sorted(tensors_of(sharded_directory))
 
 
 def test_a_whole_snapshot_in_the_local_cache_mounts_offline_with_the_hub_unreachable(mounts, hub, monkeypatch, tmp_path, tensorfs_bin, sharded_directory):  # noqa: F811
@@ -205,10 +201,7 @@ def test_a_whole_snapshot_in_the_local_cache_mounts_offline_with_the_hub_unreach
     assert (mountpoint / "tokenizer.json").read_bytes() == (sharded_directory / "tokenizer.json").read_bytes()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     mountpoint = mounts.mount(f"hf://org/minilm@{NEW}", name="offline")
-    merged = load_file(str(mountpoint / "model.safetensors"))
-    for shard in sharded_directory.glob("*.safetensors"):
-        for name, array in load_file(str(shard)).items():
-            assert np.array_equal(merged[name], array), name
+    assert reference_bytes(mountpoint / "model.safetensors") == tensors_of(sharded_directory)
     assert {path: path.stat().st_mtime_ns for path in cache.rglob("*")} == before, "the HF cache was written to"
     (tmp_path / "mnt").mkdir()
     missing = run(tensorfs_bin, "mount", "hf://org/absent", tmp_path / "mnt")
@@ -238,10 +231,7 @@ def test_olah_without_a_cache_directory_holds_the_files_in_memory_within_the_bou
     monkeypatch.setenv("HF_ENDPOINT", olah.endpoint)
     mountpoint = mounts.mount("hf://org/minilm", name="in-memory")
     name = "encoder.layer.5.output.dense.weight"
-    expected = {}
-    for shard in sharded_directory.glob("*.safetensors"):
-        expected.update(load_file(str(shard)))
-    assert tensor_path(mountpoint, name).read_bytes() == expected[name].tobytes()
+    assert tensor_path(mountpoint, name).read_bytes() == tensors_of(sharded_directory)[name]
     (tmp_path / "mnt").mkdir()
     result = run(tensorfs_bin, "mount", "--prefetch-memory", "32M", "--part-size", "8M", "hf://org/minilm", tmp_path / "mnt", timeout=300)
     assert_one_line_failure(result, "ignores byte ranges", "--cache-dir")

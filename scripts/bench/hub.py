@@ -14,17 +14,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 from safetensors.numpy import save_file
 
-from common import MIB, arguments, emit, log, ratio_row
+from common import MIB, Mount, arguments, emit, log, ratio_row, timed
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "Tests/e2e"))
 from hub_servers import HubNginx, fake_commit  # noqa: E402
-from remote_servers import daemon_command_lines  # noqa: E402
 
 SAMPLE = REPO / ".cache/models/all-MiniLM-L6-v2"
 LOADERS_PYTHON = REPO / ".cache/loaders-venv/bin/python"
@@ -62,15 +60,14 @@ def repository(work):
 
 
 class Runs:
-    """Timed runs against one server, each reporting the bytes the server sent."""
+    """Timed runs against one server, each reporting the bytes the server sent. The process's
+    environment points tensorfs and huggingface_hub at the server."""
 
     def __init__(self, binary, work, server):
         self.binary, self.work, self.server = binary, work, server
-        self.mountpoint = work / "hub-mnt"
-        self.mountpoint.mkdir(exist_ok=True)
         for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "HF_TOKEN", "HF_HUB_OFFLINE"):
             os.environ.pop(name, None)
-        self.environment = dict(os.environ, HF_ENDPOINT=server.endpoint, HF_HOME=str(work / "hub-hf-home"), HF_HUB_DISABLE_TELEMETRY="1")
+        os.environ.update(HF_ENDPOINT=server.endpoint, HF_HOME=str(work / "hub-hf-home"), HF_HUB_DISABLE_TELEMETRY="1")
 
     def moved(self):
         return sum(r["bytes"] for r in self.server.requests())
@@ -78,28 +75,19 @@ class Runs:
     def tensorfs(self, read_tensor):
         """Mounts hf://bench/model (and reads the wanted tensor); returns (seconds, bytes)."""
         self.server.clear_log()
-        start = time.perf_counter()
-        subprocess.run([self.binary, "mount", "hf://bench/model", self.mountpoint], check=True, env=self.environment)
-        if read_tensor:
-            assert len((self.mountpoint / WANTED.replace(".", "/")).read_bytes()) == MIB
-        seconds = time.perf_counter() - start
-        self.unmount()
-        return seconds, self.moved()
+        mount = Mount(self.binary, ["hf://bench/model"], self.work / "hub-mnt")
+        with mount as mountpoint:
+            seconds, data = timed(lambda: (mountpoint / WANTED.replace(".", "/")).read_bytes() if read_tensor else b"")
+        assert len(data) == (MIB if read_tensor else 0)
+        return mount.seconds + seconds, self.moved()
 
     def huggingface_hub(self, script):
         """Runs `script`, which prints its own seconds, into an empty cache; returns (seconds, bytes)."""
         shutil.rmtree(self.work / "hub-hf-cache", ignore_errors=True)
         self.server.clear_log()
         output = subprocess.run([LOADERS_PYTHON, "-c", script], check=True, capture_output=True, text=True,
-                                env=dict(self.environment, HF_HUB_CACHE=str(self.work / "hub-hf-cache"))).stdout
+                                env=dict(os.environ, HF_HUB_CACHE=str(self.work / "hub-hf-cache"))).stdout
         return float(output.split()[-1]), self.moved()
-
-    def unmount(self):
-        if os.path.ismount(self.mountpoint):
-            subprocess.run([self.binary, "unmount", self.mountpoint], check=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(str(self.mountpoint) in line for line in daemon_command_lines()):
-            time.sleep(0.05)
 
 
 def main():
@@ -128,7 +116,6 @@ def main():
               "goal": ">= 10", "value": round(theirs_bytes / ours_bytes, 3), "samples": options.repeats,
               "tensorfs": f"{ours_bytes / MIB:.2f} MiB", "reference": f"{theirs_bytes / MIB:.2f} MiB"})
     finally:
-        runs.unmount()
         server.stop()
 
 
