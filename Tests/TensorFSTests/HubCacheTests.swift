@@ -36,6 +36,7 @@ import Testing
         let snapshot = cache + "/models--org--name/snapshots/" + Self.commit
         #expect(try HubCache.completeSnapshot(for: query(cache)).get() == snapshot)
         #expect(try HubCache.completeSnapshot(for: query(cache, revision: Self.commit)).get() == snapshot)
+        #expect(try HubCache.completeSnapshot(for: query(cache, subfolder: "config.json")).get() == snapshot + "/config.json")
         try fixture.directory.write("hub/models--org--name/refs/v1", text: Self.commit + "\n")
         #expect(try HubCache.completeSnapshot(for: query(cache, revision: "v1")).get() == snapshot)
     }
@@ -49,7 +50,7 @@ import Testing
         }
         #expect(shortfall(HubCacheQuery(cacheDirectory: cache, repositoryFolder: "models--org--other", revision: nil, subfolder: "", offline: false)).contains("holds no models--org--other"))
         #expect(shortfall(query(cache, revision: "v2")).contains("no snapshot of revision `v2`"))
-        #expect(shortfall(query(cache, subfolder: "onnx")).contains("no folder `onnx`"))
+        #expect(shortfall(query(cache, subfolder: "onnx")).contains("no file or folder `onnx`"))
         let snapshot = "hub/models--org--name/snapshots/" + Self.commit
         try FileManager.default.removeItem(atPath: fixture.directory.location("hub/models--org--name/blobs/0"))
         #expect(shortfall(query(cache)).contains("is not whole"))

@@ -26,6 +26,9 @@ final class WholeObjectSource: ByteSource {
     /// request with `firstAnswer` (a 200, the whole object). Adds one warning per mount.
     static func open(_ endpoint: any ObjectEndpoint, firstAnswer: ResponseHead, context: RemoteContext) throws(ByteSourceError) -> WholeObjectSource {
         let size = endpoint.listed?.size ?? firstAnswer.contentLength
+        guard size != 0 else {
+            throw ByteSourceError(source: endpoint.displayName, reason: .changed(detail: "it was announced empty, and the server sent more than the range asked for"))
+        }
         let fetched: (bytes: WholeObjectBytes, version: ObjectVersion)
         if let cache = context.cache, let size {
             let identity = cacheIdentity(endpoint, firstAnswer: firstAnswer, size: size)
@@ -84,7 +87,7 @@ final class WholeObjectSource: ByteSource {
         _ endpoint: any ObjectEndpoint, firstAnswer: ResponseHead, size: UInt64?, context: RemoteContext
     ) throws(ByteSourceError) -> (bytes: WholeObjectBytes, version: ObjectVersion) {
         let objects = context.wholeObjects
-        guard let capacity = objects.takeMemory(size) else {
+        guard let capacity = objects.takeMemory(size), capacity > 0 else {
             throw ByteSourceError(source: endpoint.displayName, reason: .remote(detail: "the server ignores byte ranges, and the file (\(size ?? 0) bytes) is larger than the \(objects.memoryAvailable) bytes of memory left for whole files (--prefetch-memory); give a --cache-dir to keep it on disk"))
         }
         guard let memory = AnonymousMemory(capacity: Int(capacity), releasing: objects) else {

@@ -56,8 +56,8 @@ enum HubCache {
         }
     }
 
-    /// The snapshot folder (or its subfolder) that `query` names in the local cache, when it
-    /// holds the model whole enough to mount without the network: every file there is whole
+    /// The snapshot folder (or its folder or file) that `query` names in the local cache, when
+    /// it holds the model whole enough to mount without the network: every file there is whole
     /// (no link dangles, as one whose download never finished would), and the weights are there
     /// (an index and every shard it names, else `.safetensors` files). Otherwise why not, one
     /// phrase. A snapshot cannot tell which other files the repository holds: a file never
@@ -81,10 +81,10 @@ enum HubCache {
         let mounted = query.subfolder.isEmpty ? snapshot : LocalPath.join(snapshot, query.subfolder)
         let files: [String]
         do {
-            guard try LocalPath.kind(of: mounted) == .directory else { throw Errno.notDirectory }
+            if try LocalPath.kind(of: mounted) == .file { return .success(mounted) }
             files = try LocalFiles().files(below: mounted, skipping: CompanionRules.skippedDirectories)
         } catch {
-            return .failure(SnapshotShortfall(description: "the snapshot \(snapshot) has no folder \(quoted(query.subfolder))"))
+            return .failure(SnapshotShortfall(description: "the snapshot \(snapshot) has no file or folder \(quoted(query.subfolder))"))
         }
         for file in files where (try? LocalPath.kind(of: LocalPath.join(mounted, file))) != .file {
             return .failure(SnapshotShortfall(description: "the file \(quoted(file)) of the snapshot \(snapshot) is not whole (a link to a blob that is not there: an interrupted download?)"))

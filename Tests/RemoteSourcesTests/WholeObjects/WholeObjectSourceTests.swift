@@ -46,6 +46,17 @@ import Testing
         #expect(transport.sent.count == 1)
     }
 
+    @Test func aServerThatSendsAFileAnnouncedEmptyOrWithNoMemoryLeftFailsInsteadOfFetching() throws {
+        let empty = ScriptedTransport { _ in .whole(patternBytes(300_000)) }
+        empty.script(ScriptedTransport.Answer(status: 200, headers: ["Content-Length: 0"], body: patternBytes(300_000)))
+        #expect { try RemoteObjectSource.open(try endpoint(), context: try context(empty)) } throws: { "\($0)".contains("announced empty") }
+        let unsized = ScriptedTransport { _ in ScriptedTransport.Answer(status: 200, body: patternBytes(300_000)) }
+        let shared = try context(unsized, memory: 300_000)
+        let held = try RemoteObjectSource.open(try endpoint(), context: shared)
+        #expect(held.size == 300_000 && shared.wholeObjects.memoryAvailable == 0)
+        #expect { try RemoteObjectSource.open(try endpoint(), context: shared) } throws: { "\($0)".contains("--cache-dir") }
+    }
+
     @Test func aBodyCutShortIsFetchedAgainAndAChangedETagIsAChange() throws {
         let transport = ScriptedTransport { _ in .whole(patternBytes(300_000)) }
         transport.script(.whole(object))
