@@ -14,7 +14,9 @@ struct HubLocator: SourceLocator {
         let (place, snapshot) = try resolve(location)
         switch snapshot.entry(at: place.path) {
         case .file: return .file
-        case .folder(let entries): return .directory(entries: entries)
+        case .folder(let entries):
+            context.report(.listed(location: place.text, objects: snapshot.files(below: place.path, skipping: []).count))
+            return .directory(entries: entries)
         case nil:
             let what = place.path.isEmpty ? "no files" : "no file or folder \(quoted(place.path))"
             throw .unusableSource(place.text, reason: "commit \(snapshot.commit) of the repository has \(what)")
@@ -28,8 +30,14 @@ struct HubLocator: SourceLocator {
         }
         let settings = try settings(for: place)
         let endpoint = HubEndpoint(file: file, at: snapshot.commit, shownAs: place, settings: settings)
-        if let whole = WholeObjectSource.cached(endpoint, context: context) { return whole }
-        return try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        let source: any ByteSource
+        if let whole = WholeObjectSource.cached(endpoint, context: context) {
+            source = whole
+        } else {
+            source = try ModelError.reading { () throws(ByteSourceError) in try RemoteObjectSource.open(endpoint, context: context) }
+        }
+        context.report(.fetchedHeader(object: displayName))
+        return source
     }
 
     func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] {
