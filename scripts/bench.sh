@@ -45,6 +45,7 @@ collect python3 scripts/bench/numpy_mmap.py --binary "$BIN" --work "$WORK" --rep
 collect python3 scripts/bench/passthrough.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
 collect python3 scripts/bench/tree.py --binary "$BIN" --work "$WORK" --repeats "$FIND_REPEATS"
 collect python3 scripts/bench/f32_view.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
+collect python3 scripts/bench/hub.py --binary "$BIN" --work "$WORK" --repeats "$REPEATS"
 for part in scripts/bench_mount.sh scripts/bench_tp.sh scripts/bench_remote.sh; do
   if [ -x "$part" ]; then collect "$part"; fi
 done

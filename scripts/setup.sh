@@ -51,9 +51,19 @@ fi
 
 # Real loaders for the model-directory tests, in a virtualenv of their own (torch 2 and
 # transformers 5 from PyPI, several GB; Debian's torch is too old): made once, then reused.
+# huggingface_hub comes with them; the hf:// tests check their Hub stand-in with it.
 LOADERS_VENV=.cache/loaders-venv
-if ! "$LOADERS_VENV/bin/python" -c 'import sentence_transformers, transformers, safetensors' 2>/dev/null; then
+if ! "$LOADERS_VENV/bin/python" -c 'import sentence_transformers, transformers, safetensors, huggingface_hub' 2>/dev/null; then
   echo "setup: installing sentence-transformers into $LOADERS_VENV (several GB, a few minutes)" >&2
   python3 -m venv "$LOADERS_VENV"
   "$LOADERS_VENV/bin/pip" install -q --disable-pip-version-check sentence-transformers 'safetensors==0.8.0' numpy
+fi
+
+# olah, a self-hosted Hugging Face Hub mirror, as the second stand-in for the Hub in the hf://
+# tests (it ignores byte ranges), in a virtualenv of its own: its pins must not move the system's.
+OLAH_VENV=.cache/olah-venv
+if ! [ -x "$OLAH_VENV/bin/olah-cli" ]; then
+  echo "setup: installing olah into $OLAH_VENV" >&2
+  python3 -m venv "$OLAH_VENV"
+  "$OLAH_VENV/bin/pip" install -q --disable-pip-version-check 'olah==0.5.4'
 fi

@@ -32,9 +32,37 @@ public protocol SourceLocator: Sendable {
     /// The files at any depth below the directory `location`, as paths relative to it (joined
     /// with `/`), sorted by their bytes; directories named in `skipping` are not entered.
     func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String]
+    /// Where to look for `location` in the local Hugging Face cache before reading it through
+    /// this locator, when it names a Hub repository; nil otherwise.
+    func hubCacheQuery(for location: String) throws(ModelError) -> HubCacheQuery?
 }
 
 extension SourceLocator {
+    public func hubCacheQuery(for location: String) throws(ModelError) -> HubCacheQuery? { nil }
     public func displayName(of location: String) -> String { location }
     public func resolvedLocation(ofOpened source: any ByteSource, at location: String) -> String? { canonical(location) }
+}
+
+/// A Hugging Face Hub repository that a SOURCE names, to be looked for in the local Hugging
+/// Face cache before the network.
+public struct HubCacheQuery: Sendable, Hashable {
+    /// The cache's folder of repositories (`HF_HUB_CACHE`).
+    public var cacheDirectory: String
+    /// The repository's folder there, `models--ORG--NAME`.
+    public var repositoryFolder: String
+    /// The revision: a branch or tag (a file below `refs/`) or a commit hash; nil for `main`.
+    public var revision: String?
+    /// The folder of the repository to mount, components joined with `/` (empty for its top).
+    public var subfolder: String
+    /// Whether only the cache may be used (`HF_HUB_OFFLINE`).
+    public var offline: Bool
+
+    /// Creates a query.
+    public init(cacheDirectory: String, repositoryFolder: String, revision: String?, subfolder: String, offline: Bool) {
+        self.cacheDirectory = cacheDirectory
+        self.repositoryFolder = repositoryFolder
+        self.revision = revision
+        self.subfolder = subfolder
+        self.offline = offline
+    }
 }

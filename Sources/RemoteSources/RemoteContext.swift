@@ -12,6 +12,10 @@ public final class RemoteContext: Sendable {
     let log: EventLog
     /// Told what happens while a mount loads; nil when nobody shows it.
     private let progress: (@Sendable (RemoteProgress) -> Void)?
+    /// Objects fetched whole, from servers that ignore byte ranges.
+    let wholeObjects: WholeObjects
+    /// The Hugging Face settings and the listings of `hf://` repositories.
+    let hubResolver: HubResolver
     private let objectCount = Mutex(0)
     private let startedTransport = Mutex<(any Transport)?>(nil)
     private let abandonCondition = LockedValue<(@Sendable () -> Bool)?>(nil)
@@ -27,6 +31,8 @@ public final class RemoteContext: Sendable {
         store = PartStore(budget: settings.memoryBudget)
         let buffers = BufferPool(bufferSize: Int(settings.partSize), limit: Int(settings.memoryBudget / settings.partSize / 4))
         self.buffers = buffers
+        wholeObjects = WholeObjects(memoryBudget: settings.memoryBudget)
+        hubResolver = HubResolver(environment: settings.environment)
         cache = try settings.cacheDirectory.map { (directory) throws(RemoteSetupError) -> DiskCache in
             try DiskCache(directory: directory, capacity: settings.cacheCapacity, log: log, buffers: buffers)
         }
@@ -38,9 +44,9 @@ public final class RemoteContext: Sendable {
         startedTransport.withLock { $0 = transport }
     }
 
-    /// The locators for `s3://` and `http(s)://` sources, to put before the local one.
+    /// The locators for `s3://`, `http(s)://` and `hf://` sources, to put before the local one.
     public var locators: [any SourceLocator] {
-        [S3Locator(context: self), HTTPLocator(context: self)]
+        [S3Locator(context: self), HTTPLocator(context: self), HubLocator(context: self)]
     }
 
     /// The transport: the libcurl engine, started on first use (mounts of local files never

@@ -253,7 +253,7 @@ struct JSONScanner {
 
     /// Consumes a number per the JSON grammar, reporting its sign and whether it has a
     /// fraction or exponent.
-    private mutating func scanNumberToken() throws(SafetensorsError.Problem) -> (isNegative: Bool, isFloat: Bool) {
+    mutating func scanNumberToken() throws(SafetensorsError.Problem) -> (isNegative: Bool, isFloat: Bool) {
         let start = position
         var isNegative = false
         var isFloat = false

@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print only the totals per dtype and per file, and the summary line.")
     var summary = false
 
-    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://... or http(s)://...", completion: .file())
+    @Argument(help: "A .safetensors file, a model.safetensors.index.json, or a directory; local, s3://..., http(s)://... or hf://ORG/NAME[@REVISION]", completion: .file())
     var sources: [String]
 
     @OptionGroup(title: "Sources")

@@ -16,7 +16,7 @@ struct MountCommand: ParsableCommand {
     )
 
     @Argument(help: ArgumentHelp(
-        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files), local or remote: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, or an http(s):// URL of a file or an index.",
+        "One or more sources, then the mountpoint. A source is a .safetensors file, a model.safetensors.index.json, or a directory (its index, else its .safetensors files), local or remote: s3://BUCKET/KEY, s3://BUCKET/PREFIX/, an http(s):// URL of a file or an index, or a Hugging Face Hub model, hf://ORG/NAME[@REVISION][/FOLDER] (the local HF cache first; HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE apply).",
         valueName: "SOURCE... MOUNTPOINT"), completion: .file())
     var paths: [String]
 

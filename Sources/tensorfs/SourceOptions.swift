@@ -4,7 +4,7 @@ import TensorFS
 /// How SOURCE arguments are read: for `mount` and `inspect`.
 struct SourceOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "For a Hugging Face cache folder (models--ORG--NAME): the branch (under refs/) or commit hash to mount instead of main.",
+        "For a Hugging Face cache folder (models--ORG--NAME): the branch (under refs/) or commit hash to mount instead of main. An hf:// source names its revision itself: hf://ORG/NAME@REVISION.",
         valueName: "REVISION"))
     var revision: String?
 

@@ -70,18 +70,33 @@ def stop(process):
 
 class Nginx:
     """nginx (Debian's nginx-light) serving `root`, which supports Range and ETag; the access
-    log holds one JSON object per request, with the bytes of the body sent."""
+    log holds one JSON object per request, with the bytes of the body sent. `http_config` adds
+    to the http block; `locations` (the server's, by default a few redirects and a refusal)
+    may use `{port}`."""
 
-    def __init__(self, workdir):
+    DEFAULT_LOCATIONS = """
+        location /redirect-elsewhere/ {
+            rewrite ^/redirect-elsewhere/(.*)$ http://localhost:{port}/$1 redirect;
+        }
+        location /forbidden/ {
+            return 403;
+        }
+        location /moved/ {
+            rewrite ^/moved/(.*)$ /$1 redirect;
+        }"""
+
+    def __init__(self, workdir, http_config="", locations=DEFAULT_LOCATIONS):
         self.workdir = pathlib.Path(workdir)
         self.root = self.workdir / "www"
-        self.root.mkdir(parents=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         self.log = self.workdir / "access.log"
         (self.workdir / "temp").mkdir()
+        self.http_config, self.locations = http_config, locations
         self.port, self.process = start_on_free_port(self._start, "nginx")
 
     def _start(self, port):
         temp = self.workdir / "temp"
+        http_config, locations = self.http_config, self.locations.replace("{port}", str(port))
         config = self.workdir / "nginx.conf"
         config.write_text(f"""
 user root;
@@ -92,7 +107,7 @@ error_log {self.workdir}/error.log;
 events {{ worker_connections 1024; }}
 http {{
     log_format requests escape=json '{{"method":"$request_method","uri":"$uri","status":$status,'
-        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization",'
+        '"bytes":$body_bytes_sent,"range":"$http_range","authorization":"$http_authorization","host":"$host",'
         '"if_match":"$http_if_match"}}';
     access_log {self.log} requests;
     client_body_temp_path {temp}/body;
@@ -102,18 +117,11 @@ http {{
     scgi_temp_path {temp}/scgi;
     sendfile on;
     keepalive_requests 1000000;
+{http_config}
     server {{
         listen {LOOPBACK}:{port};
         root {self.root};
-        location /redirect-elsewhere/ {{
-            rewrite ^/redirect-elsewhere/(.*)$ http://localhost:{port}/$1 redirect;
-        }}
-        location /forbidden/ {{
-            return 403;
-        }}
-        location /moved/ {{
-            rewrite ^/moved/(.*)$ /$1 redirect;
-        }}
+{locations}
     }}
 }}
 """)

@@ -8,11 +8,12 @@ struct CacheKey: Hashable, Sendable {
     var identity: String
 
     /// The key of `version` of the object at `location` (an `ObjectEndpoint.locationIdentity`)
-    /// read in parts of `partSize`; nil when the version cannot be told apart from a later one
-    /// (no ETag, no Last-Modified), whose parts are never cached.
-    init?(location: String, version: ObjectVersion, partSize: UInt64) {
-        guard version.isIdentifiable else { return nil }
-        identity = "tensorfs part cache 1\n\(location)\n\(version.identity)\npart size \(partSize)"
+    /// read in parts of `partSize`, or of what a listing named `listed` (a URL that never serves
+    /// other bytes); nil when the version cannot be told apart from a later one (no ETag, no
+    /// Last-Modified, no listing), whose parts are never cached.
+    init?(location: String, version: ObjectVersion, listed: String? = nil, partSize: UInt64) {
+        guard let named = version.isIdentifiable ? version.identity : listed.map({ "size \(version.size)\nlisted \($0)" }) else { return nil }
+        identity = "tensorfs part cache 1\n\(location)\n\(named)\npart size \(partSize)"
         object = XXHash64.hash(identity).paddedHex
     }
 

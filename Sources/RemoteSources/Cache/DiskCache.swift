@@ -21,11 +21,11 @@ final class DiskCache: Sendable {
     let rootPath: String
     /// The most bytes the entries may take.
     let capacity: UInt64
-    private let root: OpenDirectory
-    private let log: EventLog
+    let root: OpenDirectory
+    let log: EventLog
     private let buffers: BufferPool
-    private let recency = Mutex(RecencyList<String>())
-    private let temporaryCounter = Mutex(0)
+    let recency = Mutex(RecencyList<String>())
+    let temporaryCounter = Mutex(0)
     private let reportedWriteFailure = Mutex(false)
 
     /// Opens (creating if needed) the cache in `directory`, holding at most `capacity` bytes and
@@ -142,7 +142,7 @@ final class DiskCache: Sendable {
 
     /// The trailer of the entry open at `file`, `fileSize` bytes long, after checking that it
     /// is whole and that the file holds exactly the bytes it announces.
-    private func readTrailer(_ file: FileDescriptor, fileSize: Int) -> Result<(trailer: CacheEntryFormat.Trailer, length: Int), CacheEntryDefect> {
+    func readTrailer(_ file: FileDescriptor, fileSize: Int) -> Result<(trailer: CacheEntryFormat.Trailer, length: Int), CacheEntryDefect> {
         let torn = CacheEntryDefect(reason: "no trailer (a torn write?)")
         guard fileSize >= CacheEntryFormat.tailLength,
               let tail = try? file.readFully(count: CacheEntryFormat.tailLength, at: fileSize - CacheEntryFormat.tailLength),
@@ -174,7 +174,7 @@ final class DiskCache: Sendable {
 
     /// The folder of `object`, made (0700) if asked and missing; nil when it cannot be had,
     /// such as when a symbolic link or a file is in its place.
-    private func folder(_ object: String, creating: Bool) -> OpenDirectory? {
+    func folder(_ object: String, creating: Bool) -> OpenDirectory? {
         do throws(Errno) {
             if creating {
                 do throws(Errno) {
@@ -256,19 +256,19 @@ final class DiskCache: Sendable {
         log.write(.warning, "the cache held \(rootPath)/\(describe(path, status.type)) where a cache file or folder belongs; removed it, never followed")
     }
 
-    private func remove(_ relativePath: String) {
+    func remove(_ relativePath: String) {
         _ = recency.withLock { $0.remove(relativePath) }
         unlinkEntry(relativePath)
     }
 
-    private func unlinkEntry(_ relativePath: String) {
+    func unlinkEntry(_ relativePath: String) {
         guard let slash = relativePath.firstIndex(of: "/") else { return }
         let object = String(relativePath[..<slash])
         try? folder(object, creating: false)?.removeFile(named: String(relativePath[relativePath.index(after: slash)...]))
         try? root.removeDirectory(named: object)
     }
 
-    private func reportWriteFailure(_ relativePath: String, _ error: any Error) {
+    func reportWriteFailure(_ relativePath: String, _ error: any Error) {
         let first = reportedWriteFailure.withLock { reported in
             defer { reported = true }
             return !reported

@@ -81,11 +81,6 @@ struct AWSSettings: Hashable, Sendable {
         }
         throw AWSSettingsError(description: "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with \(credentialsPath), or pass --no-sign-request for a public bucket")
     }
-
-    private static func nonEmpty(_ value: String?) -> String? {
-        guard let value, !value.isEmpty else { return nil }
-        return value
-    }
 }
 
 /// An AWS shared credentials or config file: `[section]` headers, then `key = value` lines.

@@ -20,6 +20,14 @@ struct ResponseHead: Sendable {
     var retryAfterSeconds: Int?
     /// `x-amz-bucket-region`, which S3 sends when a bucket lives in another region.
     var bucketRegion: String?
+    /// `X-Repo-Commit`, which the Hugging Face Hub sends: the commit a file was resolved at.
+    var repoCommit: String?
+    /// `X-Linked-ETag`, which the Hub sends for a file kept in large-file storage: its SHA-256.
+    var linkedETag: String?
+    /// `X-Error-Code` and `X-Error-Message`, with which the Hub explains a refusal
+    /// (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`, `GatedRepo`).
+    var errorCode: String?
+    var errorMessage: String?
 
     /// Takes in one header line as libcurl passes it (with its CRLF); a status line starts a
     /// new response (after a 100 Continue, say).
@@ -43,6 +51,10 @@ struct ResponseHead: Sendable {
         case "location": location = value
         case "retry-after": retryAfterSeconds = Int(value)
         case "x-amz-bucket-region": bucketRegion = value
+        case "x-repo-commit": repoCommit = value
+        case "x-linked-etag": linkedETag = value
+        case "x-error-code": errorCode = value
+        case "x-error-message": errorMessage = value
         default: break
         }
     }

@@ -11,6 +11,31 @@ enum PercentEncoding {
         encode(path, keeping: UInt8(ascii: "/"))
     }
 
+    /// `text` with every `%XX` replaced by its byte; nil when an escape is malformed or the
+    /// bytes are not UTF-8.
+    static func decode(_ text: String) -> String? {
+        var output: [UInt8] = []
+        var bytes = text.utf8.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == UInt8(ascii: "%") else {
+                output.append(byte)
+                continue
+            }
+            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else { return nil }
+            output.append(high << 4 | low)
+        }
+        return String(validating: output, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     private static func encode(_ text: String, keeping kept: UInt8?) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count)

@@ -12,7 +12,7 @@ struct S3Location: Hashable, Sendable {
         let rest = text.dropFirst("s3://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let bucket = rest[..<slash]
-        guard !bucket.isEmpty, bucket.utf8.allSatisfy(Self.isBucketByte) else {
+        guard !bucket.isEmpty, bucket.utf8.allSatisfy(NameBytes.contains) else {
             throw RemoteURL.ParseError(description: "bad bucket name \(quoted(String(bucket)))")
         }
         self.bucket = String(bucket)
@@ -30,16 +30,6 @@ struct S3Location: Hashable, Sendable {
 
     /// Whether the location names a prefix (a directory) rather than one object.
     var isPrefix: Bool { key.isEmpty || key.hasSuffix("/") }
-
-    private static func isBucketByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default:
-            false
-        }
-    }
 }
 
 /// Where S3 requests go: AWS itself (virtual-hosted-style addressing where the bucket name

@@ -47,36 +47,12 @@ struct S3Listing {
 
     private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws(Failure) -> [UInt8] {
         let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, recursive: recursive, continuation: continuation))
-        let page = ListingPage(
+        let page = DocumentFetch(
             endpoint: S3ObjectEndpoint(location: S3Location(bucket: prefix.bucket, key: ""), settings: settings),
             request: S3Requests.signed(url: url, headers: [], range: nil, settings: settings))
         switch RetryLoop.run(page, transport: transport, policy: policy) {
         case .success(let body): return body
-        case .failure(.failed(let reason)), .failure(.changed(let reason)): throw Failure(description: reason)
+        case .failure(let failure): throw Failure(description: failure.description)
         }
-    }
-}
-
-/// One page of a listing, fetched whole through the retry loop.
-private final class ListingPage: RetriedFetch {
-    let endpoint: any ObjectEndpoint
-    private let request: HTTPRequest
-
-    /// The most bytes of one page.
-    static let sizeLimit = 64 << 20
-
-    init(endpoint: any ObjectEndpoint, request: HTTPRequest) {
-        self.endpoint = endpoint
-        self.request = request
-    }
-
-    func nextRequest() -> (HTTPRequest, BodySink) {
-        (request, .collect(limit: Self.sizeLimit))
-    }
-
-    func judge(_ result: TransferResult) -> FetchVerdict<[UInt8]> {
-        guard result.head.status == 200 else { return .unhandled }
-        guard let failure = result.failure else { return .finished(.success(result.body)) }
-        return failure.isTransient ? .retry(because: failure.message) : .finished(.failure(.failed(failure.message)))
     }
 }

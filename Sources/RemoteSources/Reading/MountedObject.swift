@@ -29,12 +29,13 @@ final class MountedObject: Sendable {
         self.version = version
         self.head = head
         self.log = log
-        cacheKey = CacheKey(location: endpoint.locationIdentity, version: version, partSize: partSize)
+        cacheKey = CacheKey(location: endpoint.locationIdentity, version: version, listed: endpoint.listed?.identity, partSize: partSize)
     }
 
-    /// Why a change of the object might go unnoticed, or nil when its validators catch any.
+    /// Why a change of the object might go unnoticed, or nil when its validators catch any (or
+    /// its URL never serves other bytes: it was listed).
     var undetectableChanges: String? {
-        guard !version.isIdentifiable else { return nil }
+        guard !version.isIdentifiable, endpoint.listed == nil else { return nil }
         return "\(displayName): the server sends neither ETag nor Last-Modified, so a change of the file while mounted is noticed only if its size or its first \(head.count) bytes change; otherwise reads may mix bytes of both versions (and its parts are not kept in --cache-dir)"
     }
 
@@ -55,8 +56,8 @@ final class MountedObject: Sendable {
     /// The error for `failure`; a change is remembered (later reads fail at once) and logged once.
     func error(for failure: FetchFailure) -> ByteSourceError {
         switch failure {
-        case .failed(let reason):
-            return ByteSourceError(source: displayName, reason: .remote(detail: reason))
+        case .failed, .rangesIgnored:
+            return ByteSourceError(source: displayName, reason: .remote(detail: failure.description))
         case .changed(let reason):
             let error = ByteSourceError(source: displayName, reason: .changed(detail: reason))
             let isFirst = changed.withLock { stored in

@@ -17,6 +17,25 @@ protocol ObjectEndpoint: AnyObject, Sendable {
     func returnToOriginalLocation() -> Bool
     /// One phrase for a response that failed (`HTTP 404 Not Found`, or S3's error code and message).
     func explain(_ result: TransferResult) -> String
+    /// Why an answer (a success or a redirect) cannot be of the object this endpoint stands
+    /// for, beyond what its version tells (a Hub file resolved at another commit); nil if it may be.
+    func mismatch(in head: ResponseHead) -> String?
+    /// What a listing said of the object before it was asked for, if anything.
+    var listed: ListedObject? { get }
+}
+
+extension ObjectEndpoint {
+    func mismatch(in head: ResponseHead) -> String? { nil }
+    var listed: ListedObject? { nil }
+}
+
+/// What a listing said of an object (a Hub repository's, at one commit).
+struct ListedObject: Sendable, Hashable {
+    /// Its size, when the listing gave it.
+    var size: UInt64?
+    /// What names its bytes for good (the commit, path and blob hash): its URL never serves
+    /// other bytes, so that it may be cached without validators.
+    var identity: String
 }
 
 /// What to do about a redirect.
@@ -34,12 +53,16 @@ final class HTTPObjectEndpoint: ObjectEndpoint, @unchecked Sendable {
     let locationIdentity: String
     private let original: RemoteURL
     private let headers: [HTTPHeader]
+    private let conditionalAtOrigin: Bool
     private let current: LockedValue<RemoteURL>
 
-    /// The object at `url`; `headers` go with every request to `url`'s origin.
-    init(url: RemoteURL, headers: [HTTPHeader]) {
+    /// The object at `url`; `headers` go with every request to `url`'s origin. Without
+    /// `conditionalAtOrigin` (a URL that names one version for good, such as a commit's file),
+    /// preconditions go only where redirects lead.
+    init(url: RemoteURL, headers: [HTTPHeader], conditionalAtOrigin: Bool = true) {
         original = url
         self.headers = headers
+        self.conditionalAtOrigin = conditionalAtOrigin
         displayName = url.display
         locationIdentity = "http " + XXHash64.hash(url.text).paddedHex
         current = LockedValue(url)
@@ -47,8 +70,9 @@ final class HTTPObjectEndpoint: ObjectEndpoint, @unchecked Sendable {
 
     func request(for range: ByteRange?, conditions: [String]) -> HTTPRequest {
         let url = current.value
-        var lines = conditions
-        if url.origin == original.origin { lines += headers.map(\.line) }
+        let atOrigin = url.origin == original.origin
+        var lines = atOrigin && !conditionalAtOrigin ? [] : conditions
+        if atOrigin { lines += headers.map(\.line) }
         return HTTPRequest(url: url.text, headers: lines, range: range)
     }
 

@@ -116,7 +116,7 @@ final class RangeFetch: RetriedFetch {
             if let mismatch = version.mismatch(with: head) { return .finished(.failure(.changed(mismatch))) }
             guard asked.start == 0, asked.end == version.size else { return failed(ignoresRanges) }
         } else if result.failure?.kind == .overflowed {
-            return failed(ignoresRanges)
+            return .finished(.failure(.rangesIgnored(head)))
         }
         if let failure = result.failure {
             return failure.isTransient ? .retry(because: failure.message) : failed(failure.message)

@@ -34,8 +34,9 @@ public final class RemoteObjectSource: ByteSource {
 
     /// Opens the object at `endpoint`: one request for its first bytes, which also tells its
     /// size and version. Hosts that cannot be reached fail at once; server errors are retried.
-    /// An object whose changes could go unnoticed adds a warning to the context.
-    static func open(_ endpoint: any ObjectEndpoint, context: RemoteContext) throws(ByteSourceError) -> RemoteObjectSource {
+    /// An object whose changes could go unnoticed adds a warning to the context. A server that
+    /// ignores byte ranges gets the object fetched whole instead (`WholeObjectSource`).
+    static func open(_ endpoint: any ObjectEndpoint, context: RemoteContext) throws(ByteSourceError) -> any ByteSource {
         let capacity = Int(context.settings.headerProbeSize)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
@@ -52,6 +53,8 @@ public final class RemoteObjectSource: ByteSource {
             throw ByteSourceError(source: endpoint.displayName, reason: .remote(detail: reason))
         case .failure(.changed(let reason)):
             throw ByteSourceError(source: endpoint.displayName, reason: .changed(detail: reason))
+        case .failure(.rangesIgnored(let head)):
+            return try WholeObjectSource.open(endpoint, firstAnswer: head, context: context)
         }
     }
 

@@ -1,9 +1,19 @@
 /// Why bytes could not be fetched.
-enum FetchFailure: Error, Sendable {
+enum FetchFailure: Error, Sendable, CustomStringConvertible {
     /// The object is not the version that was mounted.
     case changed(String)
     /// The request failed for good (after any retries), for this reason.
     case failed(String)
+    /// The server answered a request for part of the object with all of it (a 200), longer than
+    /// asked for: it ignores byte ranges. `head` is its answer.
+    case rangesIgnored(ResponseHead)
+
+    var description: String {
+        switch self {
+        case .changed(let reason), .failed(let reason): reason
+        case .rangesIgnored(let head): "the server ignores byte ranges (it answered a range request with \(head.statusText))"
+        }
+    }
 }
 
 /// What a fetch makes of one answer.
@@ -80,6 +90,9 @@ final class RetryLoop<Fetch: RetriedFetch>: @unchecked Sendable {
     }
 
     private func handle(_ result: TransferResult) {
+        if (200..<400).contains(result.head.status), let mismatch = fetch.endpoint.mismatch(in: result.head) {
+            return completion(.failure(.changed(mismatch)))
+        }
         switch fetch.judge(result) {
         case .finished(let outcome): completion(outcome)
         case .retry(let reason): retry(because: reason)

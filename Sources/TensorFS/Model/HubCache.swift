@@ -56,6 +56,64 @@ enum HubCache {
         }
     }
 
+    /// The snapshot folder (or its folder or file) that `query` names in the local cache, when
+    /// it holds the model whole enough to mount without the network: every file there is whole
+    /// (no link dangles, as one whose download never finished would), and the weights are there
+    /// (an index and every shard it names, else `.safetensors` files). Otherwise why not, one
+    /// phrase. A snapshot cannot tell which other files the repository holds: a file never
+    /// downloaded into it (a tokenizer) is not missed.
+    static func completeSnapshot(for query: HubCacheQuery) -> Result<String, SnapshotShortfall> {
+        let folder = LocalPath.join(query.cacheDirectory, query.repositoryFolder)
+        guard let repository = try? OpenDirectory.open(folder) else {
+            return .failure(SnapshotShortfall(description: "the local cache \(query.cacheDirectory) holds no \(query.repositoryFolder)"))
+        }
+        let revision = query.revision ?? defaultBranch
+        let snapshots = (try? repository.openDirectory(named: "snapshots").entryNames()) ?? []
+        let commit: String
+        if let named = try? self.commit(ofBranch: revision, in: repository), snapshots.contains(named) {
+            commit = named
+        } else if snapshots.contains(revision) {
+            commit = revision
+        } else {
+            return .failure(SnapshotShortfall(description: "the local cache folder \(folder) has no snapshot of revision \(quoted(revision))"))
+        }
+        let snapshot = LocalPath.join(LocalPath.join(folder, "snapshots"), commit)
+        let mounted = query.subfolder.isEmpty ? snapshot : LocalPath.join(snapshot, query.subfolder)
+        let files: [String]
+        do {
+            if try LocalPath.kind(of: mounted) == .file { return .success(mounted) }
+            files = try LocalFiles().files(below: mounted, skipping: CompanionRules.skippedDirectories)
+        } catch {
+            return .failure(SnapshotShortfall(description: "the snapshot \(snapshot) has no file or folder \(quoted(query.subfolder))"))
+        }
+        for file in files where (try? LocalPath.kind(of: LocalPath.join(mounted, file))) != .file {
+            return .failure(SnapshotShortfall(description: "the file \(quoted(file)) of the snapshot \(snapshot) is not whole (a link to a blob that is not there: an interrupted download?)"))
+        }
+        let topFiles = Set(files.filter { !$0.contains("/") })
+        let indexes = topFiles.filter { $0.hasSuffix(".safetensors.index.json") }
+        let index = indexes.contains(ModelLoader.indexFileName) ? ModelLoader.indexFileName : indexes.count == 1 ? indexes.first : nil
+        guard let index else {
+            return topFiles.contains(where: { $0.hasSuffix(".safetensors") })
+                ? .success(mounted)
+                : .failure(SnapshotShortfall(description: "the snapshot \(mounted) holds no .safetensors weights"))
+        }
+        let shown = LocalPath.join(mounted, index)
+        guard let source = try? MappedFile(path: shown, displayName: shown), source.size <= ModelLoader.maximumIndexSize,
+              let json = try? source.copyBytes(in: ByteRange(start: 0, end: source.size)),
+              let parsed = try? json.withUnsafeBufferPointer({ (text) throws(SafetensorsError) -> ShardIndex in try ShardIndex(json: UnsafeRawBufferPointer(text), file: shown) }) else {
+            return .failure(SnapshotShortfall(description: "the index \(shown) in the local cache cannot be read"))
+        }
+        if let missing = parsed.shardFiles.first(where: { !topFiles.contains($0) && (try? LocalPath.kind(of: LocalPath.join(mounted, $0))) != .file }) {
+            return .failure(SnapshotShortfall(description: "the snapshot \(mounted) lacks the shard \(quoted(missing)) its index names"))
+        }
+        return .success(mounted)
+    }
+
+    /// Why a snapshot in the local cache is not enough to mount: one phrase.
+    struct SnapshotShortfall: Error, CustomStringConvertible {
+        var description: String
+    }
+
     /// The commit hash that branch `name` (a path below `refs/`, e.g. `main` or `pr/1`) names,
     /// or nil when there is no such branch or it holds no hash.
     private static func commit(ofBranch name: String, in repository: OpenDirectory) throws -> String? {

@@ -11,6 +11,19 @@ extension ModelLoader {
     func plan(_ source: String, readingAheadInto readAhead: inout ReadAhead) throws(ModelError) -> SourcePlan {
         let locator = locator(for: source)
         let shown = locator.displayName(of: source)
+        if let query = try locator.hubCacheQuery(for: source) {
+            guard options.revision == nil else {
+                throw .unusableSource(shown, reason: "--revision is for Hugging Face cache folders; name the revision in the source instead (hf://ORG/NAME@REVISION)")
+            }
+            switch HubCache.completeSnapshot(for: query) {
+            case .success(let snapshot):
+                return try plan(snapshot, readingAheadInto: &readAhead)
+            case .failure(let shortfall) where query.offline:
+                throw .unusableSource(shown, reason: "HF_HUB_OFFLINE is set, and \(shortfall)")
+            case .failure:
+                break
+            }
+        }
         switch try locator.kind(of: source) {
         case .file:
             if shown.hasSuffix(".json") {
@@ -116,9 +129,12 @@ extension ModelLoader {
     }
 
     /// A model's name after its directory as the user named it (resolved when that is `.` or
-    /// `..`); for a snapshot of a Hugging Face hub cache, after the cached repository
-    /// (`org--name` of `models--org--name`) rather than the revision.
+    /// `..`); for a Hugging Face repository (`hf://`, or a snapshot of a hub cache), after the
+    /// repository (`org--name` of `models--org--name`) rather than the revision.
     private func modelName(ofDirectory directory: String, locator: any SourceLocator) -> String {
+        if let query = try? locator.hubCacheQuery(for: directory), query.subfolder.isEmpty {
+            return String(query.repositoryFolder.dropFirst(HubCache.repositoryPrefix.count))
+        }
         let resolved = locator.canonical(directory) ?? directory
         if let repository = HubCache.repository(ofSnapshot: resolved) {
             return String(LocalPath.lastComponent(repository).dropFirst(HubCache.repositoryPrefix.count))

@@ -34,7 +34,7 @@ import Testing
         let transport = ScriptedTransport { server.answer($0) }
         let context = try RemoteContext(settings: settings, log: .disabled, transport: transport)
         let endpoint = HTTPObjectEndpoint(url: try RemoteURL(parsing: "http://h.example/m.safetensors"), headers: [])
-        return (try RemoteObjectSource.open(endpoint, context: context), context, transport)
+        return (try #require(try RemoteObjectSource.open(endpoint, context: context) as? RemoteObjectSource), context, transport)
     }
 
     private func read(_ source: RemoteObjectSource, _ range: ByteRange) throws(ByteSourceError) -> [UInt8] {
