@@ -31,8 +31,13 @@ public struct RemoteSettings: Sendable, Codable, Equatable {
         self.environment = environment
     }
 
-    /// The largest read-ahead window of one stream.
-    var maximumReadahead: UInt64 {
-        max(partSize, min(64 << 20, memoryBudget / 4))
+    /// The bounds of read-ahead: a stream's window is at least the smaller of 64 MiB and a
+    /// quarter of the memory, and may grow to that quarter for servers that are slow per
+    /// request, whose requests may ask for up to a quarter too. A window and a request past
+    /// it stay within the half of the memory that fetches in flight may take.
+    var readaheadLimits: RequestCostModel.Limits {
+        RequestCostModel.Limits(
+            partSize: partSize, maximumSpan: max(partSize, memoryBudget / 4),
+            minimumWindow: max(partSize, min(64 << 20, memoryBudget / 4)), maximumWindow: max(partSize, memoryBudget / 4))
     }
 }

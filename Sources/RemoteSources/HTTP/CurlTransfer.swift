@@ -38,12 +38,12 @@ final class CurlTransfer: @unchecked Sendable {
             return true
         }
         switch exchange.sink {
-        case .memory(let base, let capacity):
-            guard bytes.count <= capacity - received else {
+        case .memory(let memory):
+            guard bytes.count <= memory.capacity - received else {
                 overflowed = true
                 return false
             }
-            (base + received).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            memory.write(bytes, at: received)
         case .collect(let limit):
             guard bytes.count <= limit - received else {
                 overflowed = true
@@ -62,15 +62,15 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    /// The result once libcurl reports `code`.
-    func result(code: CURLcode) -> TransferResult {
+    /// The result once libcurl reports `code`, taking `timing` as measured.
+    func result(code: CURLcode, timing: TransferTiming?) -> TransferResult {
         var failure: TransportFailure?
         if code != CURLE_OK {
             let detail = String(cString: errorBuffer)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             failure = TransportFailure(kind: overflowed ? .overflowed : Self.kind(of: code), message: message)
         }
-        return TransferResult(head: head, received: received, body: body, failure: failure)
+        return TransferResult(head: head, received: received, body: body, failure: failure, timing: timing)
     }
 
     /// The kind of failure libcurl's `code` is.

@@ -144,7 +144,20 @@ final class TransferEngine: Transport, @unchecked Sendable {
         curl_multi_remove_handle(multi, handle)
         guard let transfer = running.removeValue(forKey: handle) else { return }
         idleHandles.append(handle)
-        transfer.exchange.completion(transfer.result(code: code))
+        transfer.exchange.completion(transfer.result(code: code, timing: code == CURLE_OK ? Self.timing(of: handle) : nil))
+    }
+
+    /// What libcurl measured of the transfer `handle` just ended, from the moment the request
+    /// was ready to go: connecting (and waiting for a free connection) is not the server's time.
+    private static func timing(of handle: UnsafeMutableRawPointer) -> TransferTiming? {
+        var ready: curl_off_t = 0
+        var firstByte: curl_off_t = 0
+        var end: curl_off_t = 0
+        guard ccurl_getinfo_offset(handle, CURLINFO_PRETRANSFER_TIME_T, &ready) == CURLE_OK,
+              ccurl_getinfo_offset(handle, CURLINFO_STARTTRANSFER_TIME_T, &firstByte) == CURLE_OK,
+              ccurl_getinfo_offset(handle, CURLINFO_TOTAL_TIME_T, &end) == CURLE_OK,
+              ready >= 0, firstByte >= ready, end >= firstByte else { return nil }
+        return TransferTiming(waitMicroseconds: UInt64(firstByte - ready), totalMicroseconds: UInt64(end - ready))
     }
 
     private func configure(_ handle: UnsafeMutableRawPointer, for transfer: CurlTransfer) {

@@ -21,9 +21,9 @@ struct Exchange: Sendable {
 
 /// Where a response body goes.
 enum BodySink: @unchecked Sendable {
-    /// Into caller-owned memory of `capacity` bytes, which must outlive the transfer; a longer
-    /// body aborts the transfer.
-    case memory(UnsafeMutableRawPointer, capacity: Int)
+    /// Into caller-owned memory, which must outlive the transfer; a longer body aborts the
+    /// transfer.
+    case memory(BodyMemory)
     /// Into an array, up to `limit` bytes; a longer body aborts the transfer.
     case collect(limit: Int)
 }
@@ -39,6 +39,17 @@ struct TransferResult: Sendable {
     var body: [UInt8]
     /// Why the transfer did not complete, or nil when the response arrived whole.
     var failure: TransportFailure?
+    /// How long the exchange took, when the transport measures it.
+    var timing: TransferTiming?
+}
+
+/// How long one exchange took: the wait for the response (the server's time per request, plus
+/// the round trip) and the whole exchange, body included.
+struct TransferTiming: Hashable, Sendable {
+    /// Microseconds from sending the request to the response's first byte.
+    var waitMicroseconds: UInt64
+    /// Microseconds from sending the request to the body's last byte.
+    var totalMicroseconds: UInt64
 }
 
 /// A transfer that did not complete.

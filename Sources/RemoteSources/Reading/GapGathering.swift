@@ -1,7 +1,7 @@
 import Synchronization
 
-/// Waits for the fetches of a part's gaps, which write into one buffer: the buffer is released
-/// only after all of them ended.
+/// Waits for the requests of one fill, which write into its buffers (the gaps of a part, or the
+/// parts of a run): the buffers are released only after all of them ended.
 final class GapGathering: Sendable {
     private let state: Mutex<(remaining: Int, failure: FetchFailure?)>
     private let done: @Sendable (FetchFailure?) -> Void

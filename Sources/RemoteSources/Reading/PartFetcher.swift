@@ -2,26 +2,46 @@ import ByteSources
 import Dispatch
 import SafetensorsFormat
 
+/// A part to fill, as a claim on the part store handed it out.
+struct PartFill: Sendable {
+    /// The part.
+    var key: PartKey
+    /// The fetch that its readers wait for.
+    var pending: PendingPart
+    /// The range the part will hold.
+    var target: ByteRange
+    /// What the part holds already (inside `target`), which needs no fetching.
+    var existing: Fragment?
+    /// The bytes a reader waits for: a cache entry that holds them will do.
+    var need: ByteRange
+}
+
 /// Fills the parts of one remote object: from the disk cache when an entry holds the bytes
-/// needed, else by fetching what the part lacks (the gaps around the bytes it already holds, at
-/// once, into one buffer), which then goes to the cache. Each fill ends with `finish` on the
-/// part store.
+/// needed, else by fetching. Parts that follow each other and hold nothing yet come with one
+/// request, its body written straight into their buffers; a part that holds some bytes gets
+/// what it lacks (the gaps around them, at once, into one buffer). Fetched parts then go to
+/// the cache. Each fill ends with `finish` on the part store.
 struct PartFetcher: Sendable {
     /// The object.
     let object: MountedObject
     /// What the mount's remote sources share.
     let context: RemoteContext
+    /// What the object's requests cost, which every fetch adds to.
+    let costs: RequestCostModel
 
-    /// Fills part `key` with `target`: from the disk cache if it holds `need`, else by fetching
-    /// the bytes of `target` that `existing` lacks. A fill `inBackground` (a read-ahead) does
-    /// not hold up the calling reader with disk reads.
-    func fill(_ key: PartKey, pending: PendingPart, target: ByteRange, existing: Fragment?, need: ByteRange, inBackground: Bool) {
+    /// Fills `fills`: from the disk cache where it holds their `need`, else by fetching. A
+    /// fill `inBackground` (a read-ahead) does not hold up the calling reader with disk reads.
+    func fill(_ fills: [PartFill], inBackground: Bool) {
         let work: @Sendable () -> Void = {
-            if let cached = loadFromCache(key, need: need) {
-                context.store.finish(pending, of: key, with: .success(cached))
-            } else {
-                fetch(key, pending: pending, target: target, existing: existing)
+            var missing: [PartFill] = []
+            for fill in fills {
+                if let cached = loadFromCache(fill.key, need: fill.need) {
+                    context.store.finish(fill.pending, of: fill.key, with: .success(cached))
+                } else {
+                    missing.append(fill)
+                }
             }
+            for run in Self.runs(of: missing) { fetch(run) }
         }
         if inBackground && context.cache != nil {
             DispatchQueue.global().async(execute: work)
@@ -37,39 +57,68 @@ struct PartFetcher: Sendable {
         return ByteRange(start: start, end: min(start + partSize, object.version.size))
     }
 
+    /// `fills`, in order, cut where one request cannot fetch them together: where their ranges
+    /// do not meet, and around a part that holds bytes already.
+    static func runs(of fills: [PartFill]) -> [[PartFill]] {
+        var runs: [[PartFill]] = []
+        for fill in fills {
+            if fill.existing == nil, let last = runs.last?.last, last.existing == nil, last.target.end == fill.target.start {
+                runs[runs.count - 1].append(fill)
+            } else {
+                runs.append([fill])
+            }
+        }
+        return runs
+    }
+
     private func loadFromCache(_ key: PartKey, need: ByteRange) -> Fragment? {
         guard let cache = context.cache, let cacheKey = object.cacheKey else { return nil }
         return cache.load(cacheKey.entry(key.part), identity: cacheKey.identity, covering: need, within: range(ofPart: key.part))
     }
 
-    private func fetch(_ key: PartKey, pending: PendingPart, target: ByteRange, existing: Fragment?) {
-        let buffer = context.buffers.take(count: Int(target.count))
-        let memory = buffer.pointer
-        var gaps = [target]
-        if let existing, let kept = existing.range.clamped(to: target) {
-            (memory + Int(kept.start - target.start)).copyMemory(from: existing.memory(of: kept).baseAddress!, byteCount: Int(kept.count))
-            gaps = [ByteRange(start: target.start, end: kept.start), ByteRange(start: kept.end, end: target.end)].filter { !$0.isEmpty }
+    /// Fetches a run of parts: one request for all of them, or, for a part holding some bytes,
+    /// one for each gap around them.
+    private func fetch(_ run: [PartFill]) {
+        let buffers = run.map { context.buffers.take(count: Int($0.target.count)) }
+        let memory = zip(run, buffers).map { UnsafeMutableRawBufferPointer(start: $1.pointer, count: Int($0.target.count)) }
+        let requests: [(range: ByteRange, into: BodyMemory)]
+        if run.count == 1, let existing = run[0].existing, let kept = existing.range.clamped(to: run[0].target) {
+            let target = run[0].target
+            let base = memory[0].baseAddress!
+            (base + Int(kept.start - target.start)).copyMemory(from: existing.memory(of: kept).baseAddress!, byteCount: Int(kept.count))
+            requests = [ByteRange(start: target.start, end: kept.start), ByteRange(start: kept.end, end: target.end)]
+                .filter { !$0.isEmpty }
+                .map { gap in (gap, BodyMemory(start: base + Int(gap.start - target.start), count: Int(gap.count))) }
+        } else {
+            requests = [(ByteRange(start: run[0].target.start, end: run[run.count - 1].target.end), BodyMemory(memory))]
         }
-        let gathering = GapGathering(count: gaps.count) { [context, object] failure in
-            let fragment = Fragment(range: target, buffer: buffer, pool: context.buffers)
-            if let failure = failure ?? object.headMismatch(fragment.bytes, at: target) {
-                context.store.finish(pending, of: key, with: .failure(object.error(for: failure)))
-                return
-            }
-            // Queued before the readers wake, so that a daemon exiting after its last read
-            // finds the write queued and waits for it.
-            if let cache = context.cache, let cacheKey = object.cacheKey {
-                CacheWriter.queue.async {
-                    cache.store(fragment, as: cacheKey.entry(key.part), identity: cacheKey.identity)
+        let gathering = GapGathering(count: requests.count) { [context, object] failure in
+            let fragments = zip(run, buffers).map { fill, buffer in Fragment(range: fill.target, buffer: buffer, pool: context.buffers) }
+            // A mismatch means the server sent another version: nothing of the response is kept.
+            let failure = failure ?? fragments.lazy.compactMap { object.headMismatch($0.bytes, at: $0.range) }.first
+            for (fill, fragment) in zip(run, fragments) {
+                if let failure {
+                    context.store.finish(fill.pending, of: fill.key, with: .failure(object.error(for: failure)))
+                    continue
                 }
+                // Queued before the readers wake, so that a daemon exiting after its last read
+                // finds the write queued and waits for it.
+                if let cache = context.cache, let cacheKey = object.cacheKey {
+                    CacheWriter.queue.async {
+                        cache.store(fragment, as: cacheKey.entry(fill.key.part), identity: cacheKey.identity)
+                    }
+                }
+                context.store.finish(fill.pending, of: fill.key, with: .success(fragment))
             }
-            context.store.finish(pending, of: key, with: .success(fragment))
         }
-        for gap in gaps {
+        for request in requests {
             RangeFetch.start(
-                endpoint: object.endpoint, version: object.version, range: gap, into: memory + Int(gap.start - target.start),
+                endpoint: object.endpoint, version: object.version, range: request.range, into: request.into,
                 transport: context.transport, policy: context.readPolicy
-            ) { result in
+            ) { [costs] result in
+                if case .success(let outcome) = result, let timing = outcome.timing {
+                    costs.record(timing, bytes: UInt64(outcome.count))
+                }
                 gathering.record(result.failure)
             }
         }

@@ -6,6 +6,9 @@ struct FetchOutcome: Sendable {
     var version: ObjectVersion
     /// The bytes stored at the destination.
     var count: Int
+    /// How long the request took, when one request brought every byte and the transport
+    /// measured it: what read-ahead sizes its requests by.
+    var timing: TransferTiming? = nil
 }
 
 /// Fetches one byte range of an object into memory, driven by `RetryLoop`: after a short body
@@ -17,7 +20,7 @@ struct FetchOutcome: Sendable {
 /// response, and the range shrinks to the object's size.
 final class RangeFetch: RetriedFetch {
     let endpoint: any ObjectEndpoint
-    private let destination: UnsafeMutableRawPointer
+    private let destination: BodyMemory
     // Touched by one attempt at a time (see `RetryLoop`).
     private var version: ObjectVersion?
     private var range: ByteRange
@@ -25,7 +28,8 @@ final class RangeFetch: RetriedFetch {
 
     /// A fetch of `range` of the object at `endpoint` into `destination`, which holds
     /// `range.count` bytes and must stay valid until the fetch ends.
-    init(endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: UnsafeMutableRawPointer) {
+    init(endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory) {
+        precondition(UInt64(destination.capacity) == range.count, "the destination must hold the range exactly")
         self.endpoint = endpoint
         self.version = version
         self.range = range
@@ -35,7 +39,7 @@ final class RangeFetch: RetriedFetch {
     /// Starts fetching `range` into `destination` over `transport`; `completion` runs once,
     /// on the transport's thread.
     static func start(
-        endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: UnsafeMutableRawPointer,
+        endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory,
         transport: any Transport, policy: RetryPolicy,
         completion: @escaping @Sendable (Result<FetchOutcome, FetchFailure>) -> Void
     ) {
@@ -45,7 +49,7 @@ final class RangeFetch: RetriedFetch {
 
     /// Fetches and waits; for callers on threads that may block.
     static func fetch(
-        endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: UnsafeMutableRawPointer,
+        endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory,
         transport: any Transport, policy: RetryPolicy
     ) -> Result<FetchOutcome, FetchFailure> {
         RetryLoop.run(RangeFetch(endpoint: endpoint, version: version, range: range, into: destination), transport: transport, policy: policy)
@@ -57,7 +61,7 @@ final class RangeFetch: RetriedFetch {
     func nextRequest() -> (HTTPRequest, BodySink) {
         let remaining = remaining
         let request = endpoint.request(for: remaining, conditions: version?.conditionHeaders ?? [])
-        return (request, .memory(destination + Int(received), capacity: Int(remaining.count)))
+        return (request, .memory(destination.dropping(first: Int(received))))
     }
 
     func judge(_ result: TransferResult) -> FetchVerdict<FetchOutcome> {
@@ -101,8 +105,11 @@ final class RangeFetch: RetriedFetch {
         guard served.end <= range.end || served.end == known.size else {
             return failed("\(head.statusText) with more bytes than asked for")
         }
+        let firstAttempt = received == 0
         received += UInt64(result.received)
-        if received >= range.count { return .finished(.success(FetchOutcome(version: known, count: Int(range.count)))) }
+        if received >= range.count {
+            return .finished(.success(FetchOutcome(version: known, count: Int(range.count), timing: firstAttempt ? result.timing : nil)))
+        }
         if let failure = result.failure, !failure.isTransient { return failed(failure.message) }
         return .retry(because: result.failure?.message ?? "the body ended early")
     }
@@ -128,7 +135,7 @@ final class RangeFetch: RetriedFetch {
         }
         guard UInt64(result.received) == range.count else { return .retry(because: "the body ended early") }
         received = range.count
-        return .finished(.success(FetchOutcome(version: known, count: result.received)))
+        return .finished(.success(FetchOutcome(version: known, count: result.received, timing: result.timing)))
     }
 
     private func failed(_ reason: String) -> FetchVerdict<FetchOutcome> {

@@ -4,7 +4,7 @@ import Synchronization
 /// Tells sequential reads of an object from random ones and says how far to read ahead, in the
 /// manner of mountpoint-s3's prefetcher: a read that follows another continues its stream, whose
 /// window grows by what the reader consumes (so it doubles once per window read) up to a
-/// maximum; a read elsewhere starts a new stream with a small window, so random reads stay
+/// maximum that each read brings (it follows what requests cost); a read elsewhere starts a new stream with a small window, so random reads stay
 /// small. A stream that starts at the beginning of its extent (a file read from its start)
 /// begins with a larger window. Streams are kept per extent (the tensor or data buffer a file
 /// spans), so readers of different tensors do not disturb each other, and no window leaves its
@@ -17,8 +17,6 @@ final class ReadaheadTracker: Sendable {
         var initialWindow: UInt64
         /// The window of a stream that starts anywhere else.
         var randomWindow: UInt64
-        /// The largest window.
-        var maximumWindow: UInt64
         /// How far behind a stream's reads its bytes are released.
         var releaseLag: UInt64
         /// How many streams of one object are followed at once.
@@ -54,8 +52,9 @@ final class ReadaheadTracker: Sendable {
         self.settings = settings
     }
 
-    /// Notes a read of `range` within `extent` and decides about reading ahead.
-    func observe(_ range: ByteRange, within extent: ByteRange) -> Decision {
+    /// Notes a read of `range` within `extent` and decides about reading ahead, with windows of
+    /// at most `maximumWindow`.
+    func observe(_ range: ByteRange, within extent: ByteRange, maximumWindow: UInt64) -> Decision {
         state.withLock { state in
             state.clock += 1
             // Threads may deliver one reader's requests slightly out of order: a read within a
@@ -68,7 +67,7 @@ final class ReadaheadTracker: Sendable {
                 var stream = state.streams[index]
                 let consumed = range.end > stream.nextOffset ? range.end - stream.nextOffset : 0
                 stream.nextOffset = max(stream.nextOffset, range.end)
-                stream.window = min(stream.window + consumed, settings.maximumWindow)
+                stream.window = min(stream.window + consumed, maximumWindow)
                 stream.lastUse = state.clock
                 let releasePoint = max(stream.released, range.start > settings.releaseLag ? range.start - settings.releaseLag : 0)
                 let passed = ByteRange(start: stream.released, end: releasePoint)

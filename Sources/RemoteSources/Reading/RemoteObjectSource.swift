@@ -18,37 +18,40 @@ public final class RemoteObjectSource: ByteSource {
     private let partSize: UInt64
     private let readahead: ReadaheadTracker
 
-    private init(object: MountedObject, context: RemoteContext) {
+    private init(object: MountedObject, context: RemoteContext, costs: RequestCostModel) {
         displayName = object.displayName
         size = object.version.size
         modificationTime = object.version.lastModified.flatMap { HTTPDate.parse($0) } ?? HTTPDate.now()
         self.object = object
         self.context = context
-        parts = PartFetcher(object: object, context: context)
+        parts = PartFetcher(object: object, context: context, costs: costs)
         number = context.nextObjectNumber()
         partSize = context.settings.partSize
         readahead = ReadaheadTracker(settings: ReadaheadTracker.Settings(
             initialWindow: context.settings.partSize, randomWindow: context.settings.randomReadSize,
-            maximumWindow: context.settings.maximumReadahead, releaseLag: context.settings.partSize))
+            releaseLag: context.settings.partSize))
     }
 
     /// Opens the object at `endpoint`: one request for its first bytes, which also tells its
-    /// size and version. Hosts that cannot be reached fail at once; server errors are retried.
-    /// An object whose changes could go unnoticed adds a warning to the context. A server that
-    /// ignores byte ranges gets the object fetched whole instead (`WholeObjectSource`).
+    /// size and version, and gives a first measure of what its requests cost. Hosts that cannot
+    /// be reached fail at once; server errors are retried. An object whose changes could go
+    /// unnoticed adds a warning to the context. A server that ignores byte ranges gets the
+    /// object fetched whole instead (`WholeObjectSource`).
     static func open(_ endpoint: any ObjectEndpoint, context: RemoteContext) throws(ByteSourceError) -> any ByteSource {
         let capacity = Int(context.settings.headerProbeSize)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
         let result = RangeFetch.fetch(
-            endpoint: endpoint, version: nil, range: ByteRange(start: 0, end: UInt64(capacity)), into: buffer.baseAddress!,
-            transport: context.transport, policy: context.mountPolicy)
+            endpoint: endpoint, version: nil, range: ByteRange(start: 0, end: UInt64(capacity)),
+            into: BodyMemory(start: buffer.baseAddress!, count: capacity), transport: context.transport, policy: context.mountPolicy)
         switch result {
         case .success(let outcome):
             let head = Array(UnsafeRawBufferPointer(rebasing: buffer[..<outcome.count]))
             let object = MountedObject(endpoint: endpoint, version: outcome.version, head: head, partSize: context.settings.partSize, log: context.log)
             if let warning = object.undetectableChanges { context.warn(warning) }
-            return RemoteObjectSource(object: object, context: context)
+            let costs = RequestCostModel(limits: context.settings.readaheadLimits)
+            if let timing = outcome.timing { costs.record(timing, bytes: UInt64(outcome.count)) }
+            return RemoteObjectSource(object: object, context: context, costs: costs)
         case .failure(.failed(let reason)):
             throw ByteSourceError(source: endpoint.displayName, reason: .remote(detail: reason))
         case .failure(.changed(let reason)):
@@ -67,8 +70,8 @@ public final class RemoteObjectSource: ByteSource {
         var bytes = [UInt8](repeating: 0, count: Int(range.count))
         let failure = bytes.withUnsafeMutableBytes { buffer -> FetchFailure? in
             let result = RangeFetch.fetch(
-                endpoint: object.endpoint, version: object.version, range: range, into: buffer.baseAddress!,
-                transport: context.transport, policy: context.readPolicy)
+                endpoint: object.endpoint, version: object.version, range: range,
+                into: BodyMemory(start: buffer.baseAddress!, count: buffer.count), transport: context.transport, policy: context.readPolicy)
             return result.failure ?? object.headMismatch(UnsafeRawBufferPointer(buffer), at: range)
         }
         if let failure { throw object.error(for: failure) }
@@ -105,7 +108,7 @@ public final class RemoteObjectSource: ByteSource {
         guard !range.isEmpty else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
         let extent = extent.contains(range) && extent.end <= size
             ? extent : ByteRange(start: 0, end: size)
-        let decision = readahead.observe(range, within: extent)
+        let decision = readahead.observe(range, within: extent, maximumWindow: parts.costs.maximumWindow)
         let fragments = try fragments(for: range, within: extent, ahead: decision.ahead)
         if let passed = decision.passed { release(passed) }
         return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: fragments.count) { (pieces) throws(ByteSourceError) -> Result in
@@ -137,26 +140,30 @@ public final class RemoteObjectSource: ByteSource {
     }
 
     /// The fragments holding `range`, one per part, fetching what is missing (all parts at once)
-    /// and starting the read-ahead.
+    /// and starting the read-ahead. When the read-ahead continues right after the read, a
+    /// part the read fetches comes with the rest of its window too: a stream's first part then
+    /// takes one request, not one per read.
     private func fragments(for range: ByteRange, within extent: ByteRange, ahead: ByteRange?) throws(ByteSourceError) -> [Fragment] {
         let firstPart = range.start / partSize
         let count = Int((range.end - 1) / partSize - firstPart) + 1
         var found = [Fragment?](repeating: nil, count: count)
         let needs = (0..<count).map { parts.range(ofPart: firstPart + UInt64($0)).clamped(to: range)! }
+        let reach = ahead.map { $0.start == range.end ? (wide($0) ? extent.end : $0.end) : range.end } ?? range.end
         var readAheadStarted = false
         while true {
             var waits: [(index: Int, pending: PendingPart)] = []
             for index in 0..<count where found[index] == nil {
                 let part = firstPart + UInt64(index)
                 let key = PartKey(object: number, part: part)
-                let target = target(part: part, wanted: needs[index], extent: extent) ?? needs[index]
+                let wanted = ByteRange(start: needs[index].start, end: max(needs[index].end, reach))
+                let target = target(part: part, wanted: wanted, extent: extent) ?? needs[index]
                 switch context.store.claim(key, need: needs[index], target: target) {
                 case .ready(let fragment):
                     found[index] = fragment
                 case .wait(let pending):
                     waits.append((index, pending))
                 case .fetch(let pending, let target, let existing):
-                    parts.fill(key, pending: pending, target: target, existing: existing, need: needs[index], inBackground: false)
+                    parts.fill([PartFill(key: key, pending: pending, target: target, existing: existing, need: needs[index])], inBackground: false)
                     waits.append((index, pending))
                 case .failed(let error):
                     throw error
@@ -179,20 +186,45 @@ public final class RemoteObjectSource: ByteSource {
         return found.map { $0! }
     }
 
+    /// Whether a read-ahead window spans a part or more: then parts are fetched whole (to the
+    /// extent's end), in requests the size the object's costs call for.
+    private func wide(_ ahead: ByteRange) -> Bool {
+        ahead.count >= partSize
+    }
+
     /// Starts fetches of the parts of `ahead` that are neither there nor on their way, while
     /// the memory budget allows. Once the window spans a part, each part is fetched whole (to
-    /// the extent's end) when the window first reaches it: growing a part piece by piece would
-    /// cost a request and a copy of the part per piece.
+    /// the extent's end) when the window first reaches it, together with the parts after it
+    /// up to a request's span (`RequestCostModel`), past the window if need be: growing a part
+    /// piece by piece would cost a request and a copy of the part per piece, and a server slow
+    /// per request wants few large ones.
     private func readAhead(_ ahead: ByteRange, within extent: ByteRange) {
         guard !ahead.isEmpty else { return }
-        let wanted = ahead.count >= partSize ? ByteRange(start: ahead.start, end: extent.end) : ahead
-        for part in (ahead.start / partSize)...((ahead.end - 1) / partSize) {
-            guard let target = target(part: part, wanted: wanted, extent: extent), context.store.admitsReadahead(target.count) else { return }
+        let wanted = wide(ahead) ? ByteRange(start: ahead.start, end: extent.end) : ahead
+        let span = wide(ahead) ? parts.costs.span : 0
+        let lastInWindow = (ahead.end - 1) / partSize
+        let lastInExtent = (extent.end - 1) / partSize
+        var run: [PartFill] = []
+        var runBytes: UInt64 = 0
+        func startRun() {
+            if !run.isEmpty { parts.fill(run, inBackground: true) }
+            run = []
+            runBytes = 0
+        }
+        var part = ahead.start / partSize
+        while part <= lastInExtent && (part <= lastInWindow || (!run.isEmpty && runBytes < span)) {
+            guard let target = target(part: part, wanted: wanted, extent: extent), context.store.admitsReadahead(target.count) else { break }
             let key = PartKey(object: number, part: part)
             if case .fetch(let pending, let widened, let existing) = context.store.claim(key, need: target, target: target) {
-                parts.fill(key, pending: pending, target: widened, existing: existing, need: target, inBackground: true)
+                run.append(PartFill(key: key, pending: pending, target: widened, existing: existing, need: target))
+                runBytes += widened.count
+                if runBytes >= span { startRun() }
+            } else {
+                startRun()
             }
+            part += 1
         }
+        startRun()
     }
 
     /// Releases the parts that end within `passed`.

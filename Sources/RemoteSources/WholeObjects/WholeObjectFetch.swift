@@ -21,7 +21,7 @@ final class WholeObjectFetch: RetriedFetch {
     }
 
     func nextRequest() -> (HTTPRequest, BodySink) {
-        (endpoint.request(for: nil, conditions: []), .memory(destination.baseAddress!, capacity: destination.count))
+        (endpoint.request(for: nil, conditions: []), .memory(BodyMemory([destination])))
     }
 
     func judge(_ result: TransferResult) -> FetchVerdict<FetchOutcome> {

@@ -24,7 +24,7 @@ import Testing
         var bytes = [UInt8](repeating: 0, count: Int(range.count))
         let ended = Mutex<Result<FetchOutcome, FetchFailure>?>(nil)
         bytes.withUnsafeMutableBytes { buffer in
-            let fetch = RangeFetch(endpoint: endpoint, version: version, range: range, into: buffer.baseAddress!)
+            let fetch = RangeFetch(endpoint: endpoint, version: version, range: range, into: BodyMemory(start: buffer.baseAddress!, count: buffer.count))
             RetryLoop(fetch, transport: transport, policy: policy ?? reads, now: transport.now) { result in
                 ended.withLock { $0 = result }
             }.start()
@@ -140,7 +140,7 @@ import Testing
         var bytes = [UInt8](repeating: 0, count: 1000)
         let ended = Mutex<Result<FetchOutcome, FetchFailure>?>(nil)
         bytes.withUnsafeMutableBytes { buffer in
-            let loop = RetryLoop(RangeFetch(endpoint: endpoint, version: known, range: range(0, 1000), into: buffer.baseAddress!),
+            let loop = RetryLoop(RangeFetch(endpoint: endpoint, version: known, range: range(0, 1000), into: BodyMemory(start: buffer.baseAddress!, count: buffer.count)),
                                  transport: transport, policy: policy, now: transport.now) { result in ended.withLock { $0 = result } }
             transport.advance(2000)
             loop.start()

@@ -6,12 +6,14 @@ import Synchronization
 /// scripted answer, or, when the script is used up, the server's. It answers at once, on the
 /// caller's thread, and its clock moves only by the delays asked for, so retries cost no time.
 final class ScriptedTransport: Transport, Sendable {
-    /// One answer: a status line and headers, a body, and how the transfer broke off, if it did.
+    /// One answer: a status line and headers, a body, how the transfer broke off, if it did,
+    /// and how long it took, as the engine would have measured it.
     struct Answer: Sendable {
         var status: Int
         var headers: [String] = []
         var body: [UInt8] = []
         var failure: TransportFailure?
+        var timing: TransferTiming?
     }
 
     /// What was asked: a request, and how long after the previous one it was sent.
@@ -77,19 +79,19 @@ final class ScriptedTransport: Transport, Sendable {
             return TransferResult(head: head, received: 0, body: answer.body, failure: answer.failure)
         }
         let capacity = switch sink {
-        case .memory(_, let capacity): capacity
+        case .memory(let memory): memory.capacity
         case .collect(let limit): limit
         }
         guard answer.body.count <= capacity else {
             return TransferResult(head: head, received: 0, body: [], failure: TransportFailure(kind: .overflowed, message: "the body is longer than asked for"))
         }
         let stored = answer.body
-        if case .memory(let base, _) = sink, !stored.isEmpty {
-            stored.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        if case .memory(let memory) = sink {
+            stored.withUnsafeBytes { memory.write($0, at: 0) }
         }
         let failure = answer.failure
         let collected: [UInt8] = if case .collect = sink { stored } else { [] }
-        return TransferResult(head: head, received: stored.count, body: collected, failure: failure)
+        return TransferResult(head: head, received: stored.count, body: collected, failure: failure, timing: answer.timing)
     }
 
     private static func reason(_ status: Int) -> String {

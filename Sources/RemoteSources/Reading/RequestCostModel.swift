@@ -1,0 +1,78 @@
+import Synchronization
+
+/// What requests for one object cost, as measured: the wait before each response (the server's
+/// time per request plus the round trip) and the rate at which a body then arrives. Read-ahead
+/// sizes its requests and its window by it, within its limits:
+/// - a request asks for about twice what the body rate brings during one wait, in whole parts
+///   (one at least), so that waiting is at most a third of a request's time. A server slow per
+///   request gets few large requests: moto answers a ranged GET of a large object in about the
+///   time it takes to send all of it. A fast server, or a near one, gets part-sized requests.
+/// - the window keeps four such requests ahead of the reader (never less than its minimum), so
+///   that the next ones are under way while one arrives.
+/// Until something is measured, requests are one part and the window its minimum.
+final class RequestCostModel: Sendable {
+    /// The bounds the model works within.
+    struct Limits: Sendable {
+        /// The unit of fetching: requests ask for whole parts.
+        var partSize: UInt64
+        /// The most one read-ahead request asks for.
+        var maximumSpan: UInt64
+        /// The window when requests are part-sized.
+        var minimumWindow: UInt64
+        /// The largest window.
+        var maximumWindow: UInt64
+    }
+
+    private struct Estimate {
+        var waitMicroseconds: Double?
+        var bytesPerSecond: Double?
+    }
+
+    /// The model's bounds.
+    let limits: Limits
+    private let estimate = Mutex(Estimate())
+
+    /// How much a new measurement moves the estimate: enough to follow a server that slows
+    /// down within a few requests, little enough that one late answer does not swing it.
+    static let smoothing = 0.25
+    /// Bodies shorter than this say little about the rate (the first packets, the clock's grain).
+    static let shortestRateSample: UInt64 = 64 << 10
+
+    /// A model with `limits`, knowing nothing yet.
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// Takes in one request of `bytes` that took `timing`.
+    func record(_ timing: TransferTiming, bytes: UInt64) {
+        let wait = Double(timing.waitMicroseconds)
+        let transfer = timing.totalMicroseconds - timing.waitMicroseconds
+        let rate = bytes >= Self.shortestRateSample && transfer > 0 ? Double(bytes) * 1e6 / Double(transfer) : nil
+        estimate.withLock { estimate in
+            estimate.waitMicroseconds = Self.smoothed(estimate.waitMicroseconds, wait)
+            if let rate { estimate.bytesPerSecond = Self.smoothed(estimate.bytesPerSecond, rate) }
+        }
+    }
+
+    /// What one read-ahead request asks for: a whole number of parts.
+    var span: UInt64 {
+        let part = limits.partSize
+        let largest = max(part, limits.maximumSpan / part * part)
+        guard let (wait, rate) = estimate.withLock({ estimate in
+            estimate.waitMicroseconds.flatMap { wait in estimate.bytesPerSecond.map { (wait, $0) } }
+        }) else { return part }
+        let wanted = 2 * wait / 1e6 * rate
+        guard wanted < Double(largest) else { return largest }
+        let parts = max(1, (UInt64(wanted) + part - 1) / part)
+        return parts * part
+    }
+
+    /// The largest read-ahead window: four requests' worth, within the limits.
+    var maximumWindow: UInt64 {
+        min(max(limits.minimumWindow, 4 * span), max(limits.minimumWindow, limits.maximumWindow))
+    }
+
+    private static func smoothed(_ old: Double?, _ new: Double) -> Double {
+        old.map { $0 + smoothing * (new - $0) } ?? new
+    }
+}
