@@ -4,17 +4,17 @@ import Synchronization
 /// Tells sequential reads of an object from random ones and says how far to read ahead, in the
 /// manner of mountpoint-s3's prefetcher: a read that follows another continues its stream, whose
 /// window grows by what the reader consumes (so it doubles once per window read) up to a
-/// maximum that each read brings (it follows what requests cost); a read elsewhere starts a new stream with a small window, so random reads stay
-/// small. A stream that starts at the beginning of its extent (a file read from its start)
-/// begins with a larger window. Streams are kept per extent (the tensor or data buffer a file
-/// spans), so readers of different tensors do not disturb each other, and no window leaves its
-/// extent. What a stream has left behind is released: the kernel's page cache holds it now,
+/// maximum that each read brings (it follows what requests cost); a read elsewhere starts a new
+/// stream with a small window, so random reads stay small. A stream that starts at the
+/// beginning of its extent (a file read from its start: a tensor is read whole almost always)
+/// begins with a larger window, so that its first requests go out side by side. Streams are
+/// kept per extent (the tensor or data buffer a file spans), so readers of different tensors
+/// do not disturb each other, and no window leaves its extent: reading one tensor fetches that
+/// tensor only. What a stream has left behind is released: the kernel's page cache holds it now,
 /// and the memory is better spent ahead.
 final class ReadaheadTracker: Sendable {
     /// How much to read ahead.
     struct Settings: Sendable {
-        /// The window of a stream that starts at the beginning of its extent.
-        var initialWindow: UInt64
         /// The window of a stream that starts anywhere else.
         var randomWindow: UInt64
         /// How far behind a stream's reads its bytes are released.
@@ -52,9 +52,9 @@ final class ReadaheadTracker: Sendable {
         self.settings = settings
     }
 
-    /// Notes a read of `range` within `extent` and decides about reading ahead, with windows of
-    /// at most `maximumWindow`.
-    func observe(_ range: ByteRange, within extent: ByteRange, maximumWindow: UInt64) -> Decision {
+    /// Notes a read of `range` within `extent` and decides about reading ahead: a stream from
+    /// the extent's start begins with `initialWindow`, and windows grow to `maximumWindow`.
+    func observe(_ range: ByteRange, within extent: ByteRange, initialWindow: UInt64, maximumWindow: UInt64) -> Decision {
         state.withLock { state in
             state.clock += 1
             // Threads may deliver one reader's requests slightly out of order: a read within a
@@ -77,7 +77,7 @@ final class ReadaheadTracker: Sendable {
             }
             let startsExtent = range.start == extent.start
             let stream = Stream(
-                extent: extent, nextOffset: range.end, window: startsExtent ? settings.initialWindow : settings.randomWindow,
+                extent: extent, nextOffset: range.end, window: startsExtent ? min(initialWindow, maximumWindow) : settings.randomWindow,
                 lastUse: state.clock, released: range.start)
             if state.streams.count < settings.streamLimit {
                 state.streams.append(stream)

@@ -28,8 +28,7 @@ public final class RemoteObjectSource: ByteSource {
         number = context.nextObjectNumber()
         partSize = context.settings.partSize
         readahead = ReadaheadTracker(settings: ReadaheadTracker.Settings(
-            initialWindow: context.settings.partSize, randomWindow: context.settings.randomReadSize,
-            releaseLag: context.settings.partSize))
+            randomWindow: context.settings.randomReadSize, releaseLag: context.settings.partSize))
     }
 
     /// Opens the object at `endpoint`: one request for its first bytes, which also tells its
@@ -108,7 +107,8 @@ public final class RemoteObjectSource: ByteSource {
         guard !range.isEmpty else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
         let extent = extent.contains(range) && extent.end <= size
             ? extent : ByteRange(start: 0, end: size)
-        let decision = readahead.observe(range, within: extent, maximumWindow: parts.costs.maximumWindow)
+        let costs = parts.costs
+        let decision = readahead.observe(range, within: extent, initialWindow: costs.initialWindow, maximumWindow: costs.maximumWindow)
         let fragments = try fragments(for: range, within: extent, ahead: decision.ahead)
         if let passed = decision.passed { release(passed) }
         return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: fragments.count) { (pieces) throws(ByteSourceError) -> Result in

@@ -7,8 +7,9 @@ import Synchronization
 ///   (one at least), so that waiting is at most a third of a request's time. A server slow per
 ///   request gets few large requests: moto answers a ranged GET of a large object in about the
 ///   time it takes to send all of it. A fast server, or a near one, gets part-sized requests.
-/// - the window keeps four such requests ahead of the reader (never less than its minimum), so
-///   that the next ones are under way while one arrives.
+/// - a stream starts with two such requests ahead of the reader, so that its first part does
+///   not share the bandwidth with many others; its window grows to four (never less than its
+///   minimum), so that the next ones are under way while one arrives.
 /// Until something is measured, requests are one part and the window its minimum.
 final class RequestCostModel: Sendable {
     /// The bounds the model works within.
@@ -65,6 +66,11 @@ final class RequestCostModel: Sendable {
         guard wanted < Double(largest) else { return largest }
         let parts = max(1, (UInt64(wanted) + part - 1) / part)
         return parts * part
+    }
+
+    /// The window a stream starts with: two requests' worth, within the largest.
+    var initialWindow: UInt64 {
+        min(2 * span, maximumWindow)
     }
 
     /// The largest read-ahead window: four requests' worth, within the limits.
