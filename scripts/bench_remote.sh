@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks remote sources on loopback and prints a markdown table, every row side by side in
-# one run: nginx (from Debian) serves the models on 127.0.0.1; safetensors-streaming 0.1.1 (a
-# Rust + libcurl streaming loader from PyPI) and curl are the references. Needs root (it drops
-# the page cache and mounts). Options: --repeat N (default 3; medians are reported). Figures
-# vary run to run on shared machines; compare within one run. Run by scripts/bench.sh
+# one run: nginx (from Debian) serves the models on 127.0.0.1, moto (S3) a 1 GiB model too;
+# safetensors-streaming 0.1.1 (a Rust + libcurl streaming loader from PyPI) and curl are the
+# references, and two other FUSE filesystems from Debian are the peers, with their default
+# settings on the same files: rclone mount (HTTP backend, on nginx) and s3fs-fuse (on moto).
+# Needs root (it drops the page cache and mounts). Options: --repeat N (default 3; medians are
+# reported), --moto-repeat N for the sequential read from moto (default 1: s3fs takes minutes
+# per read). Figures vary run to run on shared machines; compare within one run. Run by scripts/bench.sh
 # (TENSORFS_BIN set: no build; TENSORFS_BENCH_DIR: where its files go, default .cache;
 # BENCH_FORMAT=rows: the rows are also printed as JSON lines for the combined table, see
 # scripts/bench/common.py).
@@ -11,10 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REPEAT=3
+MOTO_REPEAT=1
 while (($#)); do
   case "$1" in
     --repeat) REPEAT="$2"; shift 2 ;;
-    *) echo "usage: $0 [--repeat N]" >&2; exit 2 ;;
+    --moto-repeat) MOTO_REPEAT="$2"; shift 2 ;;
+    *) echo "usage: $0 [--repeat N] [--moto-repeat N]" >&2; exit 2 ;;
   esac
 done
 
@@ -34,15 +39,16 @@ else
   BIN="$(swift build -c release --show-bin-path)/tensorfs"
 fi
 
-BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" PYTHONPATH="Tests/e2e:scripts/bench:$WORK/streaming" python3 - <<'PY'
-import json, os, pathlib, shutil, statistics, subprocess, sys, urllib.request
+BIN="$BIN" WORK="$WORK" REPEAT="$REPEAT" MOTO_REPEAT="$MOTO_REPEAT" PYTHONPATH="Tests/e2e:scripts/bench:$WORK/streaming" python3 - <<'PY'
+import json, os, pathlib, shutil, statistics, struct, subprocess, sys, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from common import MIB, Mount, drop_caches, mount_seconds, timed, write_safetensors
-from remote_servers import Nginx, shard_model
+from remote_servers import Moto, Nginx, shard_model
 
 BIN, WORK, REPEAT = os.environ["BIN"], pathlib.Path(os.environ["WORK"]).resolve(), int(os.environ["REPEAT"])
+MOTO_REPEAT = int(os.environ["MOTO_REPEAT"])
 SAMPLE = pathlib.Path(".cache/models/all-MiniLM-L6-v2/model.safetensors").resolve()
 for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
     os.environ.pop(name, None)
@@ -67,9 +73,74 @@ def median(values):
     return statistics.median(values)
 
 
+def wait_mounted(path, process=None):
+    deadline = time.monotonic() + 30
+    while not os.path.ismount(path):
+        if time.monotonic() > deadline or (process and process.poll() is not None):
+            raise RuntimeError(f"{path} was not mounted")
+        time.sleep(0.01)
+
+
+def fuse_unmount(path, process=None):
+    subprocess.run(["fusermount3", "-u", str(path)], check=True)
+    if process:
+        process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while os.path.ismount(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+class Rclone:
+    """rclone mount of nginx's root (HTTP backend), default settings, live once mounted."""
+    name = "rclone mount " + subprocess.run(["rclone", "version"], capture_output=True, text=True).stdout.split()[1].split("-")[0]
+
+    def __init__(self, server):
+        self.server = server
+
+    def mount(self, path):
+        self.process = subprocess.Popen(["rclone", "mount", ":http:", str(path), "--http-url", self.server.url(""), "--read-only"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_mounted(path, self.process)
+
+    def unmount(self, path):
+        fuse_unmount(path, self.process)
+
+
+class S3fs:
+    """s3fs-fuse mounting moto's bucket, default settings."""
+    name = "s3fs " + subprocess.run(["s3fs", "--version"], capture_output=True, text=True).stdout.split()[6].lstrip("V")
+
+    def __init__(self, moto, bucket, passwords):
+        self.moto, self.bucket, self.passwords = moto, bucket, passwords
+
+    def mount(self, path):
+        subprocess.run(["s3fs", f"{self.bucket}:/", str(path), "-o",
+                        f"url={self.moto.endpoint},use_path_request_style,passwd_file={self.passwords},ro"], check=True)
+        wait_mounted(path)
+
+    def unmount(self, path):
+        fuse_unmount(path)
+
+
+def read_tensor_as_a_loader(path, name):
+    """One tensor of the safetensors file at `path`, read as a loader does: the header's length,
+    the header, then the tensor's bytes."""
+    with open(path, "rb") as file:
+        length = struct.unpack("<Q", file.read(8))[0]
+        start, end = json.loads(file.read(length))[name]["data_offsets"]
+        file.seek(8 + length + start)
+        return file.read(end - start)
+
+
+def throughput_ratio(ours, theirs):
+    """Medians of paired (bytes, seconds) samples: our speed over theirs, and both in GB/s."""
+    ratio = median([(b1 / s1) / (b2 / s2) for (b1, s1), (b2, s2) in zip(ours, theirs)])
+    return ratio, median([b / s for b, s in ours]) / 1e9, median([b / s for b, s in theirs]) / 1e9
+
+
 # ---- Data ----
 shutil.rmtree(WORK / "nginx", ignore_errors=True)
-server = Nginx(WORK / "nginx")
+server = Nginx(WORK / "nginx", http_config="autoindex on;")  # rclone finds files in listings
 www = server.root
 note("writing the models")
 shutil.copyfile(SAMPLE, www / "real.safetensors")
@@ -91,6 +162,17 @@ write_safetensors(str(www / "big.safetensors"), {
     "after": ("U8", [511 * MIB - 4099], 511 * MIB - 4099),
     "before": ("U8", [512 * MIB + 4099], 512 * MIB + 4099),
     "one_mib": ("U8", [MIB], MIB)}, lambda dtype: noise)
+# The peers' model: 64 tensors of 16 MiB, on nginx and in moto.
+write_safetensors(str(www / "tensors.safetensors"), {f"layers.{n}.weight": ("U8", [16 * MIB], 16 * MIB) for n in range(64)},
+                  lambda dtype: noise)
+note("starting moto and uploading the 1 GiB model")
+moto = Moto(request_log=WORK / "moto-requests.jsonl")
+moto.client().create_bucket(Bucket="bench")
+moto.client().upload_file(str(www / "tensors.safetensors"), "bench", "tensors.safetensors")
+os.environ.update(moto.environment())  # for tensorfs's s3:// mounts
+passwords = WORK / "s3fs-passwords"
+passwords.write_text("test:test\n")
+passwords.chmod(0o600)
 rows = []
 
 try:
@@ -179,24 +261,76 @@ try:
                  f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8",
                  median(theirs) / median(ours)))
     note(rows[-1])
+
+    # ---- Rows 5 and 6: against rclone (nginx) and s3fs (moto) on the same 1 GiB model ----
+    # Each pair is timed back to back, in alternating order; every mount is fresh, so the
+    # kernel's page cache of the mounted file starts empty for both.
+    peers = [("nginx", server, Rclone(server), server.url("tensors.safetensors"), REPEAT),
+             ("S3 (moto)", moto, S3fs(moto, "bench", passwords), "s3://bench/tensors.safetensors", MOTO_REPEAT)]
+    size = (www / "tensors.safetensors").stat().st_size
+    theirs_mount = mountpoint("peer")
+    for where, _, peer, source, repeat in peers:
+        ours, theirs = [], []
+        for round_number in range(repeat):
+            for turn in ((0, 1) if round_number % 2 == 0 else (1, 0)):
+                if turn == 0:
+                    with Mount(BIN, [source], mountpoint("tensorfs")) as target:
+                        ours.append(((target / "model.safetensors").stat().st_size, command_seconds(["cat", str(target / "model.safetensors")])))
+                else:
+                    peer.mount(theirs_mount)
+                    theirs.append((size, command_seconds(["cat", str(theirs_mount / "tensors.safetensors")])))
+                    peer.unmount(theirs_mount)
+        ratio, ours_speed, theirs_speed = throughput_ratio(ours, theirs)
+        rows.append((f"5. sequential read, cold, 1 GiB model of 16 MiB tensors, {where}", f"{ours_speed:.3f} GB/s",
+                     f"{peer.name}: {theirs_speed:.3f} GB/s", f"{ratio:.2f}", ">= 1", ratio, repeat))
+        note(rows[-1])
+
+    expected = read_tensor_as_a_loader(www / "tensors.safetensors", "layers.32.weight")
+    for where, host, peer, source, _ in peers:
+        ours, theirs = [], []
+        for round_number in range(REPEAT):
+            for turn in ((0, 1) if round_number % 2 == 0 else (1, 0)):
+                host.clear_log()
+                if turn == 0:
+                    mount = Mount(BIN, [source], mountpoint("tensorfs"))
+                    with mount as target:
+                        seconds, data = timed(lambda: (target / "layers/32/weight").read_bytes())
+                    seconds += mount.seconds
+                else:
+                    seconds, data = timed(lambda: (peer.mount(theirs_mount), read_tensor_as_a_loader(theirs_mount / "tensors.safetensors", "layers.32.weight"))[1])
+                    peer.unmount(theirs_mount)
+                assert data == expected
+                (ours if turn == 0 else theirs).append((seconds, sum(r["bytes"] for r in host.requests())))
+        ours_time, theirs_time = median([t for t, _ in ours]), median([t for t, _ in theirs])
+        ours_bytes, theirs_bytes = median([b for _, b in ours]), median([b for _, b in theirs])
+        speed = median([t2 / t1 for (t1, _), (t2, _) in zip(ours, theirs)])
+        rows.append((f"6. mount + read of one 16 MiB tensor, {where}: time", f"{ours_time * 1000:.0f} ms",
+                     f"{peer.name}: {theirs_time * 1000:.0f} ms", f"{speed:.2f}", ">= 1", speed))
+        note(rows[-1])
+        rows.append((f"6. mount + read of one 16 MiB tensor, {where}: bytes sent", f"{ours_bytes / MIB:.1f} MiB",
+                     f"{peer.name}: {theirs_bytes / MIB:.1f} MiB", f"{ours_bytes / theirs_bytes:.2f}", "<= 1", ours_bytes / theirs_bytes))
+        note(rows[-1])
 finally:
-    for name in ("live", "sequential", "one", "cached", "local"):
+    for name in ("live", "sequential", "one", "cached", "local", "tensorfs"):
         path = WORK / "mnt" / name
         if path.exists() and os.path.ismount(path):
             subprocess.run([BIN, "unmount", str(path)])
+    if os.path.ismount(WORK / "mnt" / "peer"):
+        subprocess.run(["fusermount3", "-u", str(WORK / "mnt" / "peer")])
     server.stop()
+    moto.stop()
 
-print(f"\nRemote sources on loopback (nginx), {os.cpu_count()} cores, medians of {REPEAT}\n")
+print(f"\nRemote sources on loopback (nginx, moto), {os.cpu_count()} cores, medians of {REPEAT} (moto's sequential reads: {MOTO_REPEAT})\n")
 print("| row | tensorfs | reference | ratio | goal |")
 print("| --- | --- | --- | --- | --- |")
 for row in rows:
     print("| " + " | ".join(row[:5]) + " |")
 if os.environ.get("BENCH_FORMAT") == "rows":
     numbered = {}
-    for label, figure, reference, _, goal, value in rows:
+    for label, figure, reference, _, goal, value, *samples in rows:
         number, text = label.split(". ", 1)
         numbered[number] = numbered.get(number, 0) + 1
         print(json.dumps({"id": f"R{number}{'abcdefgh'[numbered[number] - 1]}", "row": f"Remote: {text}",
                           "baseline": reference, "goal": ">= 1" if goal == "faster" else goal, "value": round(value, 3),
-                          "samples": REPEAT, "tensorfs": figure, "reference": reference.split(": ", 1)[-1]}))
+                          "samples": samples[0] if samples else REPEAT, "tensorfs": figure, "reference": reference.split(": ", 1)[-1]}))
 PY

@@ -9,6 +9,7 @@ import pathlib
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -133,19 +134,8 @@ http {{
         return f"http://{LOOPBACK}:{self.port}/{name}"
 
     def requests(self):
-        """Every request logged so far, oldest first. nginx writes a line once it has sent the
-        whole response, which can be a moment after the client has the bytes: the log is read
-        until it stops changing."""
-        lines, previous = self._lines(), None
-        while lines != previous:
-            time.sleep(0.2)
-            lines, previous = self._lines(), lines
-        return [json.loads(line) for line in lines]
-
-    def _lines(self):
-        if not self.log.exists():
-            return []
-        return [line for line in self.log.read_text().splitlines() if line.strip()]
+        """Every request logged so far, oldest first (see `logged_requests`)."""
+        return logged_requests(self.log)
 
     def clear_log(self):
         self.log.write_text("")
@@ -157,20 +147,51 @@ http {{
         stop(self.process)
 
 
-class Moto:
-    """moto's S3 server; `client()` is a boto3 client for it."""
+def logged_requests(log):
+    """The requests in the access log `log` (one JSON object a line), oldest first. A server writes
+    a line once it has sent the whole response, which can be a moment after the client has the
+    bytes: the log is read until it stops changing."""
+    def lines():
+        if not log.exists():
+            return []
+        return [line for line in log.read_text().splitlines() if line.strip()]
 
-    def __init__(self, environment=None):
+    current, previous = lines(), None
+    while current != previous:
+        time.sleep(0.2)
+        current, previous = lines(), current
+    return [json.loads(line) for line in current]
+
+
+class Moto:
+    """moto's S3 server; `client()` is a boto3 client for it. With `request_log` (a path), it
+    keeps an access log like the nginx fixture's (see moto_logged.py)."""
+
+    def __init__(self, environment=None, request_log=None):
+        self.log = pathlib.Path(request_log) if request_log else None
         env = dict(os.environ, **(environment or {}))
-        self.port, self.process = start_on_free_port(lambda port: subprocess.Popen(
-            ["moto_server", "-H", LOOPBACK, "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env), "moto_server")
+
+        def start(port):
+            command = ["moto_server", "-H", LOOPBACK, "-p", str(port)]
+            if self.log:
+                command = [sys.executable, str(pathlib.Path(__file__).with_name("moto_logged.py")), LOOPBACK, str(port), str(self.log)]
+            return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+        self.port, self.process = start_on_free_port(start, "moto_server")
         self.endpoint = f"http://{LOOPBACK}:{self.port}"
 
     def client(self, key_id="test", secret="test", service="s3"):
         import boto3
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id=key_id, aws_secret_access_key=secret)
+
+    def requests(self):
+        """Every request logged so far, oldest first (with `request_log` only)."""
+        return logged_requests(self.log)
+
+    def clear_log(self):
+        logged_requests(self.log)  # lines of responses still being sent land before, not after
+        self.log.write_text("")
 
     def environment(self, key_id="test", secret="test"):
         """Variables that point the AWS tools (and tensorfs) at this server."""
