@@ -44,14 +44,16 @@ final class CurlTransfer: @unchecked Sendable {
                 return false
             }
             memory.write(bytes, at: received)
+            received += bytes.count
+            exchange.onBody?(head, received)
         case .collect(let limit):
             guard bytes.count <= limit - received else {
                 overflowed = true
                 return false
             }
             body += bytes
+            received += bytes.count
         }
-        received += bytes.count
         return true
     }
 

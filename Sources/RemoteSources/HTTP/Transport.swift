@@ -15,6 +15,9 @@ struct Exchange: Sendable {
     var sink: BodySink
     /// When the transfer is ended if it still runs (monotonic milliseconds).
     var deadline: UInt64
+    /// Called, on the transport's thread, each time more of a 2xx body is in a `.memory` sink:
+    /// with the response's head and how many bytes are stored so far.
+    var onBody: (@Sendable (ResponseHead, Int) -> Void)? = nil
     /// Called once with how the exchange ended.
     var completion: @Sendable (TransferResult) -> Void
 }

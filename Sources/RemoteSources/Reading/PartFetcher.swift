@@ -19,8 +19,8 @@ struct PartFill: Sendable {
 /// Fills the parts of one remote object: from the disk cache when an entry holds the bytes
 /// needed, else by fetching. Parts that follow each other and hold nothing yet come with one
 /// request, its body written straight into their buffers; a part that holds some bytes gets
-/// what it lacks (the gaps around them, at once, into one buffer). Fetched parts then go to
-/// the cache. Each fill ends with `finish` on the part store.
+/// what it lacks (the gaps around them, at once, into one buffer). `PartDelivery` hands
+/// fetched parts to the part store and the cache.
 struct PartFetcher: Sendable {
     /// The object.
     let object: MountedObject
@@ -76,8 +76,9 @@ struct PartFetcher: Sendable {
         return cache.load(cacheKey.entry(key.part), identity: cacheKey.identity, covering: need, within: range(ofPart: key.part))
     }
 
-    /// Fetches a run of parts: one request for all of them, or, for a part holding some bytes,
-    /// one for each gap around them.
+    /// Fetches a run of parts: one request for all of them, whose parts go out as its body
+    /// reaches their ends, or, for a part holding some bytes, one request for each gap around
+    /// them.
     private func fetch(_ run: [PartFill]) {
         let buffers = run.map { context.buffers.take(count: Int($0.target.count)) }
         let memory = zip(run, buffers).map { UnsafeMutableRawBufferPointer(start: $1.pointer, count: Int($0.target.count)) }
@@ -92,34 +93,17 @@ struct PartFetcher: Sendable {
         } else {
             requests = [(ByteRange(start: run[0].target.start, end: run[run.count - 1].target.end), BodyMemory(memory))]
         }
-        let gathering = GapGathering(count: requests.count) { [context, object] failure in
-            let fragments = zip(run, buffers).map { fill, buffer in Fragment(range: fill.target, buffer: buffer, pool: context.buffers) }
-            // A mismatch means the server sent another version: nothing of the response is kept.
-            let failure = failure ?? fragments.lazy.compactMap { object.headMismatch($0.bytes, at: $0.range) }.first
-            for (fill, fragment) in zip(run, fragments) {
-                if let failure {
-                    context.store.finish(fill.pending, of: fill.key, with: .failure(object.error(for: failure)))
-                    continue
-                }
-                // Queued before the readers wake, so that a daemon exiting after its last read
-                // finds the write queued and waits for it.
-                if let cache = context.cache, let cacheKey = object.cacheKey {
-                    CacheWriter.queue.async {
-                        cache.store(fragment, as: cacheKey.entry(fill.key.part), identity: cacheKey.identity)
-                    }
-                }
-                context.store.finish(fill.pending, of: fill.key, with: .success(fragment))
-            }
-        }
+        let delivery = PartDelivery(run, buffers: buffers, requests: requests.count, object: object, context: context)
+        let progress: (@Sendable (UInt64) -> Void)? = requests.count == 1 ? delivery.arrived : nil
         for request in requests {
             RangeFetch.start(
                 endpoint: object.endpoint, version: object.version, range: request.range, into: request.into,
-                transport: context.transport, policy: context.readPolicy
+                transport: context.transport, policy: context.readPolicy, progress: progress
             ) { [costs] result in
                 if case .success(let outcome) = result, let timing = outcome.timing {
                     costs.record(timing, bytes: UInt64(outcome.count))
                 }
-                gathering.record(result.failure)
+                delivery.requestEnded(result.failure)
             }
         }
     }

@@ -14,36 +14,43 @@ struct FetchOutcome: Sendable {
 /// Fetches one byte range of an object into memory, driven by `RetryLoop`: after a short body
 /// or a broken connection it asks only for the bytes still missing. Every request is
 /// conditional on the object's version, so the bytes come from one version or the fetch fails
-/// with `.changed`.
+/// with `.changed`. While a body arrives, it tells how far the bytes in place reach, once the
+/// response's head has shown them to be the bytes asked for, of the version mounted.
 ///
 /// Without a known version (the first request of a mount) it learns the version from the first
 /// response, and the range shrinks to the object's size.
 final class RangeFetch: RetriedFetch {
     let endpoint: any ObjectEndpoint
     private let destination: BodyMemory
+    private let progress: (@Sendable (UInt64) -> Void)?
     // Touched by one attempt at a time (see `RetryLoop`).
     private var version: ObjectVersion?
     private var range: ByteRange
     private var received: UInt64 = 0
 
     /// A fetch of `range` of the object at `endpoint` into `destination`, which holds
-    /// `range.count` bytes and must stay valid until the fetch ends.
-    init(endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory) {
+    /// `range.count` bytes and must stay valid until the fetch ends. With a known `version`,
+    /// `progress` hears (on the transport's thread) where the bytes in place and checked end.
+    init(
+        endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory,
+        progress: (@Sendable (UInt64) -> Void)? = nil
+    ) {
         precondition(UInt64(destination.capacity) == range.count, "the destination must hold the range exactly")
         self.endpoint = endpoint
         self.version = version
         self.range = range
         self.destination = destination
+        self.progress = progress
     }
 
-    /// Starts fetching `range` into `destination` over `transport`; `completion` runs once,
-    /// on the transport's thread.
+    /// Starts fetching `range` into `destination` over `transport`; `progress` hears where the
+    /// bytes in place end as they arrive, and `completion` runs once, on the transport's thread.
     static func start(
         endpoint: any ObjectEndpoint, version: ObjectVersion?, range: ByteRange, into destination: BodyMemory,
-        transport: any Transport, policy: RetryPolicy,
+        transport: any Transport, policy: RetryPolicy, progress: (@Sendable (UInt64) -> Void)? = nil,
         completion: @escaping @Sendable (Result<FetchOutcome, FetchFailure>) -> Void
     ) {
-        let fetch = RangeFetch(endpoint: endpoint, version: version, range: range, into: destination)
+        let fetch = RangeFetch(endpoint: endpoint, version: version, range: range, into: destination, progress: progress)
         RetryLoop(fetch, transport: transport, policy: policy, completion: completion).start()
     }
 
@@ -62,6 +69,12 @@ final class RangeFetch: RetriedFetch {
         let remaining = remaining
         let request = endpoint.request(for: remaining, conditions: version?.conditionHeaders ?? [])
         return (request, .memory(destination.dropping(first: Int(received))))
+    }
+
+    func bodyArrived(_ head: ResponseHead, stored: Int) {
+        let asked = remaining
+        guard let progress, let version, defect(of: head, asked: asked, version: version) == nil else { return }
+        progress(asked.start + UInt64(stored))
     }
 
     func judge(_ result: TransferResult) -> FetchVerdict<FetchOutcome> {
@@ -86,25 +99,38 @@ final class RangeFetch: RetriedFetch {
         }
     }
 
+    /// Why the head of an answer to `asked` rules its body out, for a fetch of the known
+    /// `version`; nil when the body holds bytes of that version from the start of `asked`.
+    private func defect(of head: ResponseHead, asked: ByteRange, version: ObjectVersion) -> FetchFailure? {
+        switch head.status {
+        case 206:
+            guard let served = head.contentRange?.range, served.start == asked.start else {
+                return .failed("\(head.statusText) with a Content-Range that does not match the request")
+            }
+            if let mismatch = version.mismatch(with: head) { return .changed(mismatch) }
+            guard served.end <= range.end || served.end == version.size else {
+                return .failed("\(head.statusText) with more bytes than asked for")
+            }
+            return nil
+        case 200:
+            if let mismatch = version.mismatch(with: head) { return .changed(mismatch) }
+            guard asked.start == 0, asked.end == version.size else { return .failed(FetchFailure.rangesIgnored(head).description) }
+            return nil
+        default:
+            return .failed(head.statusText)
+        }
+    }
+
     /// A 206: the bytes asked for (or, for a fetch that learns the version, the start of them).
     private func judgePartial(_ result: TransferResult, asked: ByteRange) -> FetchVerdict<FetchOutcome> {
         let head = result.head
-        guard let contentRange = head.contentRange, let served = contentRange.range, served.start == asked.start else {
-            return failed("\(head.statusText) with a Content-Range that does not match the request")
-        }
-        let known: ObjectVersion
-        if let version {
-            if let mismatch = version.mismatch(with: head) { return .finished(.failure(.changed(mismatch))) }
-            known = version
-        } else {
+        if version == nil, let contentRange = head.contentRange, contentRange.range?.start == asked.start {
             guard let total = contentRange.total else { return failed("\(head.statusText) without the object's size") }
-            known = ObjectVersion(size: total, etag: head.etag, lastModified: head.lastModified)
-            version = known
+            version = ObjectVersion(size: total, etag: head.etag, lastModified: head.lastModified)
             range = ByteRange(start: range.start, end: min(range.end, max(total, range.start)))
         }
-        guard served.end <= range.end || served.end == known.size else {
-            return failed("\(head.statusText) with more bytes than asked for")
-        }
+        guard let known = version else { return failed("\(head.statusText) with a Content-Range that does not match the request") }
+        if let defect = defect(of: head, asked: asked, version: known) { return .finished(.failure(defect)) }
         let firstAttempt = received == 0
         received += UInt64(result.received)
         if received >= range.count {
@@ -118,10 +144,8 @@ final class RangeFetch: RetriedFetch {
     /// version, when it fit); otherwise the server ignores ranges, which tensorfs needs.
     private func judgeWhole(_ result: TransferResult, asked: ByteRange) -> FetchVerdict<FetchOutcome> {
         let head = result.head
-        let ignoresRanges = "the server ignores byte ranges (it answered a range request with \(head.statusText))"
         if let version {
-            if let mismatch = version.mismatch(with: head) { return .finished(.failure(.changed(mismatch))) }
-            guard asked.start == 0, asked.end == version.size else { return failed(ignoresRanges) }
+            if let defect = defect(of: head, asked: asked, version: version) { return .finished(.failure(defect)) }
         } else if result.failure?.kind == .overflowed {
             return .finished(.failure(.rangesIgnored(head)))
         }

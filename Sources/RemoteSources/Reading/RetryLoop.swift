@@ -28,7 +28,7 @@ enum FetchVerdict<Value> {
 }
 
 /// One kind of fetch that `RetryLoop` drives: it says what to ask for next and judges answers.
-protocol RetriedFetch: AnyObject {
+protocol RetriedFetch: AnyObject, SendableMetatype {
     /// What the fetch ends with.
     associatedtype Value: Sendable
     /// Where the fetch asks, and how that server's answers are read.
@@ -37,6 +37,13 @@ protocol RetriedFetch: AnyObject {
     func nextRequest() -> (HTTPRequest, BodySink)
     /// What the answer to the last request means.
     func judge(_ result: TransferResult) -> FetchVerdict<Value>
+    /// Learns, while an answer arrives, that `stored` bytes of its body (whose head is `head`)
+    /// are in place.
+    func bodyArrived(_ head: ResponseHead, stored: Int)
+}
+
+extension RetriedFetch {
+    func bodyArrived(_ head: ResponseHead, stored: Int) {}
 }
 
 /// The one retry loop of remote reading, under object reads and S3 listings alike: it sends
@@ -84,9 +91,12 @@ final class RetryLoop<Fetch: RetriedFetch>: @unchecked Sendable {
 
     private func attempt(after delay: UInt64) {
         let (request, sink) = fetch.nextRequest()
-        transport.send(Exchange(request: request, sink: sink, deadline: deadline) { result in
+        let exchange = Exchange(request: request, sink: sink, deadline: deadline, onBody: { head, stored in
+            self.fetch.bodyArrived(head, stored: stored)
+        }) { result in
             self.handle(result)
-        }, afterMilliseconds: delay)
+        }
+        transport.send(exchange, afterMilliseconds: delay)
     }
 
     private func handle(_ result: TransferResult) {

@@ -65,7 +65,9 @@ final class ScriptedTransport: Transport, Sendable {
             return state.script.isEmpty ? nil : state.script.removeFirst()
         }
         let answer = (next ?? server)(exchange.request)
-        exchange.completion(Self.result(of: answer, into: exchange.sink))
+        let result = Self.result(of: answer, into: exchange.sink)
+        if case .memory = exchange.sink, result.received > 0 { exchange.onBody?(result.head, result.received) }
+        exchange.completion(result)
     }
 
     /// What the engine would report for `answer`: a 2xx body in the sink, or, when it does not
