@@ -49,17 +49,17 @@ public final class RemoteContext: Sendable {
         [S3Locator(context: self), HTTPLocator(context: self), HubLocator(context: self)]
     }
 
-    /// The transport: the libcurl engine, started on first use (mounts of local files never
-    /// start it).
+    /// The transport: libcurl engines, one per core (up to four), started on first use (mounts
+    /// of local files never start them).
     var transport: any Transport {
         let stallSeconds = max(1, settings.stallTimeoutSeconds)
         return startedTransport.withLock { transport in
             if let transport { return transport }
-            let engine = TransferEngine(timeouts: TransferEngine.Timeouts(stallSeconds: stallSeconds)) { [abandonCondition] in
+            let engines = TransferEngineGroup(engines: TransferEngineGroup.defaultCount, timeouts: TransferEngine.Timeouts(stallSeconds: stallSeconds)) { [abandonCondition] in
                 abandonCondition.value?() ?? false
             }
-            transport = engine
-            return engine
+            transport = engines
+            return engines
         }
     }
 

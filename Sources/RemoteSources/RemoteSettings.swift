@@ -34,10 +34,12 @@ public struct RemoteSettings: Sendable, Codable, Equatable {
     /// The bounds of read-ahead: a stream's window is at least the smaller of 64 MiB and a
     /// quarter of the memory, and may grow to that quarter for servers that are slow per
     /// request, whose requests may ask for up to a quarter too. A window and a request past
-    /// it stay within the half of the memory that fetches in flight may take.
+    /// it stay within the half of the memory that fetches in flight may take. A request's body
+    /// should arrive within a quarter of the read timeout.
     var readaheadLimits: RequestCostModel.Limits {
         RequestCostModel.Limits(
             partSize: partSize, maximumSpan: max(partSize, memoryBudget / 4),
-            minimumWindow: max(partSize, min(64 << 20, memoryBudget / 4)), maximumWindow: max(partSize, memoryBudget / 4))
+            minimumWindow: max(partSize, min(64 << 20, memoryBudget / 4)), maximumWindow: max(partSize, memoryBudget / 4),
+            longestTransferSeconds: Double(readTimeoutSeconds) / 4)
     }
 }

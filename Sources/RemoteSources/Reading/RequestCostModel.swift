@@ -10,6 +10,9 @@ import Synchronization
 /// - a stream starts with two such requests ahead of the reader, so that its first part does
 ///   not share the bandwidth with many others; its window grows to four (never less than its
 ///   minimum), so that the next ones are under way while one arrives.
+/// A request also stays short enough to arrive within a quarter of the time a read may take
+/// (`--read-timeout`), at the rate measured, so that a slow server's large requests do not
+/// run into the reads' deadline.
 /// Until something is measured, requests are one part and the window its minimum.
 final class RequestCostModel: Sendable {
     /// The bounds the model works within.
@@ -22,6 +25,8 @@ final class RequestCostModel: Sendable {
         var minimumWindow: UInt64
         /// The largest window.
         var maximumWindow: UInt64
+        /// The longest a request's body should take to arrive, in seconds.
+        var longestTransferSeconds: Double
     }
 
     private struct Estimate {
@@ -57,15 +62,14 @@ final class RequestCostModel: Sendable {
 
     /// What one read-ahead request asks for: a whole number of parts.
     var span: UInt64 {
-        let part = limits.partSize
-        let largest = max(part, limits.maximumSpan / part * part)
+        let part = Double(limits.partSize)
         guard let (wait, rate) = estimate.withLock({ estimate in
             estimate.waitMicroseconds.flatMap { wait in estimate.bytesPerSecond.map { (wait, $0) } }
-        }) else { return part }
-        let wanted = 2 * wait / 1e6 * rate
-        guard wanted < Double(largest) else { return largest }
-        let parts = max(1, (UInt64(wanted) + part - 1) / part)
-        return parts * part
+        }) else { return limits.partSize }
+        let wanted = (2 * wait / 1e6 * rate / part).rounded(.up)
+        let bound = (limits.longestTransferSeconds * rate / part).rounded(.down)
+        let largest = (Double(limits.maximumSpan) / part).rounded(.down)
+        return UInt64(max(1, min(wanted, bound, largest))) * limits.partSize
     }
 
     /// The window a stream starts with: two requests' worth, within the largest.

@@ -4,7 +4,7 @@ import Testing
 @Suite struct RequestCostModelTests {
     private let MiB: UInt64 = 1 << 20
     private func model() -> RequestCostModel {
-        RequestCostModel(limits: .init(partSize: 8 * MiB, maximumSpan: 128 * MiB, minimumWindow: 64 * MiB, maximumWindow: 128 * MiB))
+        RequestCostModel(limits: .init(partSize: 8 * MiB, maximumSpan: 128 * MiB, minimumWindow: 64 * MiB, maximumWindow: 128 * MiB, longestTransferSeconds: 15))
     }
 
     /// A request of `bytes` answered after `waitMilliseconds`, whose body came at `megabytesPerSecond`.
@@ -55,5 +55,12 @@ import Testing
         #expect(costs.span == 56 * MiB)
         for _ in 0..<20 { costs.record(timing(waitMilliseconds: 1, bytes: 8 * MiB, megabytesPerSecond: 1000), bytes: 8 * MiB) }
         #expect(costs.span == 8 * MiB, "and back once answers are quick again")
+    }
+
+    @Test func aRequestsBodyStaysWithinAQuarterOfTheReadTimeout() {
+        let costs = model()
+        // 40 s before each answer, then 2 MB/s: 160 MB wanted, but 15 s bring 30 MB.
+        costs.record(timing(waitMilliseconds: 40_000, bytes: 8 * MiB, megabytesPerSecond: 2), bytes: 8 * MiB)
+        #expect(costs.span == 24 * MiB)
     }
 }
