@@ -37,6 +37,16 @@ final class PartStore: Sendable {
         case failed(ByteSourceError)
     }
 
+    /// A fetch a read-ahead claimed: as `Claim.fetch`.
+    struct Fetch {
+        /// What the part's readers wait for.
+        var pending: PendingPart
+        /// What the fetch gets.
+        var target: ByteRange
+        /// What the part holds already.
+        var existing: Fragment?
+    }
+
     private struct Slot {
         var fragment: Fragment?
         var pending: PendingPart?
@@ -76,34 +86,52 @@ final class PartStore: Sendable {
 
     /// What to do to read `need` of part `key`; a fetch would get `target` (which holds `need`).
     func claim(_ key: PartKey, need: ByteRange, target: ByteRange) -> Claim {
+        state.withLock { claim(key, need: need, target: target, in: &$0) }
+    }
+
+    /// Claims for read-ahead, in order, each of `parts` (a part and what a fetch of it would
+    /// get) that is neither there nor on its way, while fetches in flight take at most half the
+    /// budget: the first that does not fit ends the claiming, and so, when `contiguous`, does
+    /// the first that is there or on its way. One lock for all of them, since every read asks
+    /// about its whole window.
+    func claimReadahead(_ parts: [(key: PartKey, target: ByteRange)], contiguous: Bool = false) -> [Fetch?] {
         state.withLock { state in
-            var slot = state.slots[key] ?? Slot()
-            if let fragment = slot.fragment, fragment.covers(need) {
-                state.recency.touch(key)
-                return .ready(fragment)
-            }
-            if let pending = slot.pending { return .wait(pending) }
-            if let failure = slot.failure {
-                if now() < failure.until {
-                    if failure.range.clamped(to: need) != nil { return .failed(failure.error) }
-                } else {
-                    slot.failure = nil
+            var claims: [Fetch?] = []
+            for part in parts {
+                guard state.inFlightBytes + part.target.count <= budget / 2 else { break }
+                guard case .fetch(let pending, let target, let existing) = claim(part.key, need: part.target, target: part.target, in: &state) else {
+                    if contiguous { break }
+                    claims.append(nil)
+                    continue
                 }
+                claims.append(Fetch(pending: pending, target: target, existing: existing))
             }
-            let existing = slot.fragment
-            let widened = existing.map { ByteRange(start: min($0.range.start, target.start), end: max($0.range.end, target.end)) } ?? target
-            let pending = PendingPart()
-            slot.pending = pending
-            slot.pendingRange = widened
-            state.inFlightBytes += widened.count
-            state.slots[key] = slot
-            return .fetch(pending, target: widened, existing: existing)
+            return claims + Array(repeating: nil, count: parts.count - claims.count)
         }
     }
 
-    /// Whether a read-ahead of `bytes` more fits: fetches in flight take at most half the budget.
-    func admitsReadahead(_ bytes: UInt64) -> Bool {
-        state.withLock { $0.inFlightBytes + bytes <= budget / 2 }
+    private func claim(_ key: PartKey, need: ByteRange, target: ByteRange, in state: inout State) -> Claim {
+        var slot = state.slots[key] ?? Slot()
+        if let fragment = slot.fragment, fragment.covers(need) {
+            state.recency.touch(key)
+            return .ready(fragment)
+        }
+        if let pending = slot.pending { return .wait(pending) }
+        if let failure = slot.failure {
+            if now() < failure.until {
+                if failure.range.clamped(to: need) != nil { return .failed(failure.error) }
+            } else {
+                slot.failure = nil
+            }
+        }
+        let existing = slot.fragment
+        let widened = existing.map { ByteRange(start: min($0.range.start, target.start), end: max($0.range.end, target.end)) } ?? target
+        let pending = PendingPart()
+        slot.pending = pending
+        slot.pendingRange = widened
+        state.inFlightBytes += widened.count
+        state.slots[key] = slot
+        return .fetch(pending, target: widened, existing: existing)
     }
 
     /// Ends the fetch `pending` of `key`: stores the fragment (evicting the least recently used

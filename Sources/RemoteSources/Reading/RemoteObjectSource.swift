@@ -107,8 +107,8 @@ public final class RemoteObjectSource: ByteSource {
         guard !range.isEmpty else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
         let extent = extent.contains(range) && extent.end <= size
             ? extent : ByteRange(start: 0, end: size)
-        let costs = parts.costs
-        let decision = readahead.observe(range, within: extent, initialWindow: costs.initialWindow, maximumWindow: costs.maximumWindow)
+        let windows = parts.costs.windows
+        let decision = readahead.observe(range, within: extent, initialWindow: windows.initial, maximumWindow: windows.maximum)
         let fragments = try fragments(for: range, within: extent, ahead: decision.ahead)
         if let passed = decision.passed { release(passed) }
         return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: fragments.count) { (pieces) throws(ByteSourceError) -> Result in
@@ -194,37 +194,46 @@ public final class RemoteObjectSource: ByteSource {
 
     /// Starts fetches of the parts of `ahead` that are neither there nor on their way, while
     /// the memory budget allows. Once the window spans a part, each part is fetched whole (to
-    /// the extent's end) when the window first reaches it, together with the parts after it
-    /// up to a request's span (`RequestCostModel`), past the window if need be: growing a part
+    /// the extent's end) when the window first reaches it, together with the parts after it up
+    /// to a request's span (`RequestCostModel`), past the window if need be: growing a part
     /// piece by piece would cost a request and a copy of the part per piece, and a server slow
-    /// per request wants few large ones.
+    /// per request wants few large ones. (A run starts only within the window; one starting past
+    /// it would be a part at a time as the window moves.)
     private func readAhead(_ ahead: ByteRange, within extent: ByteRange) {
         guard !ahead.isEmpty else { return }
         let wanted = wide(ahead) ? ByteRange(start: ahead.start, end: extent.end) : ahead
         let span = wide(ahead) ? parts.costs.span : 0
-        let lastInWindow = (ahead.end - 1) / partSize
-        let lastInExtent = (extent.end - 1) / partSize
+        func candidates(_ numbers: ClosedRange<UInt64>) -> [(key: PartKey, target: ByteRange)] {
+            numbers.compactMap { part in
+                target(part: part, wanted: wanted, extent: extent).map { (key: PartKey(object: number, part: part), target: $0) }
+            }
+        }
         var run: [PartFill] = []
         var runBytes: UInt64 = 0
-        func startRun() {
-            if !run.isEmpty { parts.fill(run, inBackground: true) }
-            run = []
-            runBytes = 0
-        }
-        var part = ahead.start / partSize
-        while part <= lastInExtent && (part <= lastInWindow || (!run.isEmpty && runBytes < span)) {
-            guard let target = target(part: part, wanted: wanted, extent: extent), context.store.admitsReadahead(target.count) else { break }
-            let key = PartKey(object: number, part: part)
-            if case .fetch(let pending, let widened, let existing) = context.store.claim(key, need: target, target: target) {
-                run.append(PartFill(key: key, pending: pending, target: widened, existing: existing, need: target))
-                runBytes += widened.count
-                if runBytes >= span { startRun() }
-            } else {
-                startRun()
+        func add(_ candidates: [(key: PartKey, target: ByteRange)], _ claims: [PartStore.Fetch?]) {
+            for (candidate, claim) in zip(candidates, claims) {
+                if let claim {
+                    run.append(PartFill(key: candidate.key, pending: claim.pending, target: claim.target, existing: claim.existing, need: candidate.target))
+                    runBytes += claim.target.count
+                }
+                if claim == nil || runBytes >= span {
+                    if !run.isEmpty { parts.fill(run, inBackground: true) }
+                    run = []
+                    runBytes = 0
+                }
             }
-            part += 1
         }
-        startRun()
+        let lastInWindow = (ahead.end - 1) / partSize
+        let inWindow = candidates((ahead.start / partSize)...lastInWindow)
+        add(inWindow, context.store.claimReadahead(inWindow))
+        // The run open at the window's end goes on to its span.
+        let lastInExtent = (wanted.end - 1) / partSize
+        if !run.isEmpty, runBytes < span, lastInWindow < lastInExtent {
+            let partsToGo = (span - runBytes + partSize - 1) / partSize
+            let beyond = candidates((lastInWindow + 1)...min(lastInExtent, lastInWindow + partsToGo))
+            add(beyond, context.store.claimReadahead(beyond, contiguous: true))
+        }
+        if !run.isEmpty { parts.fill(run, inBackground: true) }
     }
 
     /// Releases the parts that end within `passed`.

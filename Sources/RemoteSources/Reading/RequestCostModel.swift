@@ -37,6 +37,9 @@ final class RequestCostModel: Sendable {
     /// The model's bounds.
     let limits: Limits
     private let estimate = Mutex(Estimate())
+    /// The span the estimate calls for, kept apart so that reads, which ask on every call,
+    /// never wait for the lock that measurements take.
+    private let currentSpan: Atomic<UInt64>
 
     /// How much a new measurement moves the estimate: enough to follow a server that slows
     /// down within a few requests, little enough that one late answer does not swing it.
@@ -47,6 +50,7 @@ final class RequestCostModel: Sendable {
     /// A model with `limits`, knowing nothing yet.
     init(limits: Limits) {
         self.limits = limits
+        currentSpan = Atomic(limits.partSize)
     }
 
     /// Takes in one request of `bytes` that took `timing`.
@@ -57,29 +61,31 @@ final class RequestCostModel: Sendable {
         estimate.withLock { estimate in
             estimate.waitMicroseconds = Self.smoothed(estimate.waitMicroseconds, wait)
             if let rate { estimate.bytesPerSecond = Self.smoothed(estimate.bytesPerSecond, rate) }
+            if let wait = estimate.waitMicroseconds, let rate = estimate.bytesPerSecond {
+                currentSpan.store(span(wait: wait, rate: rate), ordering: .relaxed)
+            }
         }
     }
 
     /// What one read-ahead request asks for: a whole number of parts.
     var span: UInt64 {
+        currentSpan.load(ordering: .relaxed)
+    }
+
+    private func span(wait: Double, rate: Double) -> UInt64 {
         let part = Double(limits.partSize)
-        guard let (wait, rate) = estimate.withLock({ estimate in
-            estimate.waitMicroseconds.flatMap { wait in estimate.bytesPerSecond.map { (wait, $0) } }
-        }) else { return limits.partSize }
         let wanted = (2 * wait / 1e6 * rate / part).rounded(.up)
         let bound = (limits.longestTransferSeconds * rate / part).rounded(.down)
         let largest = (Double(limits.maximumSpan) / part).rounded(.down)
         return UInt64(max(1, min(wanted, bound, largest))) * limits.partSize
     }
 
-    /// The window a stream starts with: two requests' worth, within the largest.
-    var initialWindow: UInt64 {
-        min(2 * span, maximumWindow)
-    }
-
-    /// The largest read-ahead window: four requests' worth, within the limits.
-    var maximumWindow: UInt64 {
-        min(max(limits.minimumWindow, 4 * span), max(limits.minimumWindow, limits.maximumWindow))
+    /// The windows for a read: the one a stream starts with (two requests' worth) and the
+    /// largest (four requests' worth, within the limits).
+    var windows: (initial: UInt64, maximum: UInt64) {
+        let span = span
+        let maximum = min(max(limits.minimumWindow, 4 * span), max(limits.minimumWindow, limits.maximumWindow))
+        return (min(2 * span, maximum), maximum)
     }
 
     private static func smoothed(_ old: Double?, _ new: Double) -> Double {

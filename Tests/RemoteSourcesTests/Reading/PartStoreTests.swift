@@ -64,12 +64,16 @@ import Testing
         #expect(store.claim(key, need: range(100, 110), target: range(100, 200)).fetch != nil)
     }
 
-    @Test func readAheadIsAdmittedWhileFetchesTakeUnderHalfTheBudget() {
+    @Test func readAheadClaimsWhatIsMissingWhileFetchesTakeUnderHalfTheBudget() throws {
         let store = PartStore(budget: 1000)
-        #expect(store.admitsReadahead(500))
-        _ = store.claim(PartKey(object: 1, part: 0), need: range(0, 400), target: range(0, 400))
-        #expect(store.admitsReadahead(100))
-        #expect(!store.admitsReadahead(101))
+        let ready = try #require(store.claim(PartKey(object: 1, part: 1), need: range(100, 200), target: range(100, 200)).fetch)
+        store.finish(ready.pending, of: PartKey(object: 1, part: 1), with: .success(makeFragment(range(100, 200))))
+        _ = store.claim(PartKey(object: 1, part: 2), need: range(200, 300), target: range(200, 300))
+        let parts = (0..<8).map { (key: PartKey(object: 1, part: UInt64($0)), target: range(UInt64($0) * 100, UInt64($0) * 100 + 100)) }
+        let claims = store.claimReadahead(parts)
+        #expect(claims.map { $0 != nil } == [true, false, false, true, true, true, false, false],
+                "parts there or on their way are skipped; claiming stops once 500 bytes are in flight")
+        #expect(claims[0]?.target == range(0, 100))
     }
 }
 

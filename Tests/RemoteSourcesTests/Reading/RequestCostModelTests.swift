@@ -15,19 +15,19 @@ import Testing
 
     @Test func untilSomethingIsMeasuredRequestsAreOnePartAndTheWindowItsMinimum() {
         let costs = model()
-        #expect(costs.span == 8 * MiB && costs.initialWindow == 16 * MiB && costs.maximumWindow == 64 * MiB)
+        #expect(costs.span == 8 * MiB && costs.windows.initial == 16 * MiB && costs.windows.maximum == 64 * MiB)
     }
 
     @Test func aFastNearServerGetsPartSizedRequests() {
         let costs = model()
         costs.record(timing(waitMilliseconds: 0.3, bytes: 8 * MiB, megabytesPerSecond: 1500), bytes: 8 * MiB)
-        #expect(costs.span == 8 * MiB && costs.maximumWindow == 64 * MiB)
+        #expect(costs.span == 8 * MiB && costs.windows.maximum == 64 * MiB)
     }
 
     @Test func aServerSlowPerRequestGetsTheLargestRequestsAndWindow() {
         let costs = model()
         costs.record(timing(waitMilliseconds: 1500, bytes: 8 * MiB, megabytesPerSecond: 400), bytes: 8 * MiB)
-        #expect(costs.span == 128 * MiB && costs.initialWindow == 128 * MiB && costs.maximumWindow == 128 * MiB)
+        #expect(costs.span == 128 * MiB && costs.windows.initial == 128 * MiB && costs.windows.maximum == 128 * MiB)
     }
 
     @Test func requestsAreWholePartsAboutTwiceWhatTheBodyBringsDuringAWait() {
@@ -35,8 +35,8 @@ import Testing
         // 20 ms at 500 MB/s: 10 MB per wait, 20 MB wanted, three parts.
         costs.record(timing(waitMilliseconds: 20, bytes: 8 * MiB, megabytesPerSecond: 500), bytes: 8 * MiB)
         #expect(costs.span == 24 * MiB)
-        #expect(costs.initialWindow == 48 * MiB, "two requests ahead at first")
-        #expect(costs.maximumWindow == 96 * MiB, "four requests ahead")
+        #expect(costs.windows.initial == 48 * MiB, "two requests ahead at first")
+        #expect(costs.windows.maximum == 96 * MiB, "four requests ahead")
     }
 
     @Test func aShortBodySaysNothingAboutTheRate() {
