@@ -95,16 +95,10 @@ import Testing
     }
 
     @Test func aRequestThatBreaksOffIsResumedAndWhatArrivedStaysOut() throws {
-        let transport = ScriptedTransport { .partial(of: patternBytes(1 << 20), for: $0) }
         let object = object
+        let transport = ScriptedTransport { .partial(of: object, for: $0) }
         let part = part
-        transport.script { request in
-            let asked = request.range!
-            return ScriptedTransport.Answer(
-                status: 206, headers: ["Content-Range: bytes \(asked.start)-\(asked.end - 1)/\(object.count)", "ETag: \"v1\""],
-                body: Array(object[Int(asked.start)..<Int(asked.start + part + 10)]),
-                failure: TransportFailure(kind: .interrupted, message: "connection reset"))
-        }
+        transport.script { .brokenOff(of: object, for: $0, after: Int(part) + 10) }
         let context = try context(over: transport)
         try fetcher(context).fill(try claim(1..<4, in: context), inBackground: false)
         #expect(transport.sent.map(\.request.range) == [ByteRange(start: part, end: 4 * part), ByteRange(start: 2 * part + 10, end: 4 * part)])
@@ -119,13 +113,7 @@ import Testing
         let transport = ScriptedTransport()
         let object = object
         let part = part
-        transport.script { request in
-            let asked = request.range!
-            return ScriptedTransport.Answer(
-                status: 206, headers: ["Content-Range: bytes \(asked.start)-\(asked.end - 1)/\(object.count)", "ETag: \"v1\""],
-                body: Array(object[Int(asked.start)..<Int(asked.start + part)]),
-                failure: TransportFailure(kind: .interrupted, message: "connection reset"))
-        }
+        transport.script { .brokenOff(of: object, for: $0, after: Int(part)) }
         transport.script(ScriptedTransport.Answer(status: 412))
         let context = try context(over: transport)
         try fetcher(context).fill(try claim(1..<3, in: context), inBackground: false)

@@ -124,6 +124,15 @@ extension ScriptedTransport.Answer {
             body: Array(object[Int(asked.start)..<Int(end)]))
     }
 
+    /// A 206 for the bytes of `object` that `request` asks for, whose body breaks off after
+    /// `count` bytes.
+    static func brokenOff(of object: [UInt8], for request: HTTPRequest, after count: Int) -> Self {
+        var answer = partial(of: object, for: request)
+        answer.body = Array(answer.body.prefix(count))
+        answer.failure = TransportFailure(kind: .interrupted, message: "connection reset")
+        return answer
+    }
+
     /// A 200 with all of `object`.
     static func whole(_ object: [UInt8], headers: [String] = ["ETag: \"v1\""]) -> Self {
         Self(status: 200, headers: ["Content-Length: \(object.count)"] + headers, body: object)
