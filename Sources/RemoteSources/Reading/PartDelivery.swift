@@ -9,58 +9,76 @@ import Synchronization
 /// bytes read at mount are compared with a part before it goes out, and once a comparison or
 /// a request fails, no part of the fill goes out but as that failure.
 ///
-/// The buffers stay with the delivery until their parts go out; the requests hold the
-/// delivery, so a buffer goes back to the pool only once nothing writes into it.
+/// Each buffer stays with the delivery until its part goes out, then with the part store; a
+/// part goes out only once nothing writes into it any more, and a failed part's buffer goes
+/// back to the pool only once all requests ended.
 final class PartDelivery: Sendable {
+    private struct State {
+        /// The parts' fragments, each until it goes out (so that the store alone decides
+        /// when its buffer goes back to the pool).
+        var fragments: [Fragment?]
+        /// How many parts went out, in order.
+        var delivered = 0
+        /// How many requests have not ended yet.
+        var requests: Int
+        /// The first failure, after which no part goes out but as that failure.
+        var failure: FetchFailure?
+    }
+
     private let fills: [PartFill]
-    private let fragments: [Fragment]
     private let object: MountedObject
     private let context: RemoteContext
-    private let state: Mutex<(delivered: Int, requests: Int, failure: FetchFailure?)>
+    private let state: Mutex<State>
 
     /// A delivery of `fills`, whose bytes `requests` requests write into `buffers` (one each).
     init(_ fills: [PartFill], buffers: [BufferPool.Buffer], requests: Int, object: MountedObject, context: RemoteContext) {
         self.fills = fills
-        fragments = zip(fills, buffers).map { fill, buffer in Fragment(range: fill.target, buffer: buffer, pool: context.buffers) }
         self.object = object
         self.context = context
-        state = Mutex((0, requests, nil))
+        let fragments = zip(fills, buffers).map { fill, buffer in Fragment(range: fill.target, buffer: buffer, pool: context.buffers) }
+        state = Mutex(State(fragments: fragments, requests: requests))
     }
 
     /// Learns that the object's bytes up to `end` are in place: the parts that end there or
     /// before go out.
     func arrived(upTo end: UInt64) {
-        let ready = state.withLock { state in
-            let first = state.delivered
+        let ready = state.withLock { state -> [(Int, Fragment)] in
+            var ready: [(Int, Fragment)] = []
             while state.failure == nil, state.delivered < fills.count, fills[state.delivered].target.end <= end {
-                state.failure = mismatch(state.delivered)
-                if state.failure == nil { state.delivered += 1 }
+                let index = state.delivered
+                let fragment = state.fragments[index]!
+                state.failure = mismatch(fragment)
+                guard state.failure == nil else { break }
+                ready.append((index, fragment))
+                state.fragments[index] = nil
+                state.delivered += 1
             }
-            return first..<state.delivered
+            return ready
         }
-        for index in ready { deliver(index, .success(fragments[index])) }
+        for (index, fragment) in ready { deliver(index, .success(fragment)) }
     }
 
     /// Learns that one request ended, with `failure` if it failed; once all have, the parts not
     /// out yet go, with their bytes or with the fill's failure.
     func requestEnded(_ failure: FetchFailure?) {
-        let (rest, outcome) = state.withLock { state -> (Range<Int>, FetchFailure?) in
+        let (rest, outcome) = state.withLock { state -> ([(Int, Fragment)], FetchFailure?) in
             state.requests -= 1
             if state.failure == nil { state.failure = failure }
-            guard state.requests == 0 else { return (0..<0, nil) }
-            let rest = state.delivered..<fills.count
-            if state.failure == nil { state.failure = rest.lazy.compactMap(self.mismatch).first }
+            guard state.requests == 0 else { return ([], nil) }
+            let rest = (state.delivered..<fills.count).map { ($0, state.fragments[$0]!) }
+            if state.failure == nil { state.failure = rest.lazy.compactMap { self.mismatch($0.1) }.first }
+            state.fragments = []
             state.delivered = fills.count
             return (rest, state.failure)
         }
-        for index in rest {
-            deliver(index, outcome.map { .failure($0) } ?? .success(fragments[index]))
+        for (index, fragment) in rest {
+            deliver(index, outcome.map { .failure($0) } ?? .success(fragment))
         }
     }
 
-    /// Why part `index` cannot be of the version mounted, if its bytes differ from those read then.
-    private func mismatch(_ index: Int) -> FetchFailure? {
-        object.headMismatch(fragments[index].bytes, at: fragments[index].range)
+    /// Why `fragment` cannot be of the version mounted, if its bytes differ from those read then.
+    private func mismatch(_ fragment: Fragment) -> FetchFailure? {
+        object.headMismatch(fragment.bytes, at: fragment.range)
     }
 
     private func deliver(_ index: Int, _ outcome: Result<Fragment, FetchFailure>) {
