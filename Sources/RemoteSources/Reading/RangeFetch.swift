@@ -15,7 +15,8 @@ struct FetchOutcome: Sendable {
 /// or a broken connection it asks only for the bytes still missing. Every request is
 /// conditional on the object's version, so the bytes come from one version or the fetch fails
 /// with `.changed`. While a body arrives, it tells how far the bytes in place reach, once the
-/// response's head has shown them to be the bytes asked for, of the version mounted.
+/// response's head has shown them to be the bytes asked for, of the version mounted (and the
+/// endpoint has found nothing amiss in it: a Hub file answered at another commit).
 ///
 /// Without a known version (the first request of a mount) it learns the version from the first
 /// response, and the range shrinks to the object's size.
@@ -73,7 +74,7 @@ final class RangeFetch: RetriedFetch {
 
     func bodyArrived(_ head: ResponseHead, stored: Int) {
         let asked = remaining
-        guard let progress, let version, defect(of: head, asked: asked, version: version) == nil else { return }
+        guard let progress, let version, endpoint.mismatch(in: head) == nil, defect(of: head, asked: asked, version: version) == nil else { return }
         progress(asked.start + UInt64(stored))
     }
 

@@ -58,8 +58,23 @@ import Testing
         return try RemoteContext(settings: settings, log: .disabled, transport: transport)
     }
 
-    private func fetcher(_ context: RemoteContext) throws -> PartFetcher {
-        let endpoint = HTTPObjectEndpoint(url: try RemoteURL(parsing: "http://h.example/m.safetensors"), headers: [])
+    /// An endpoint that finds every answer to be of another object (a Hub file answered at
+    /// another commit).
+    final class ForeignAnswers: ObjectEndpoint {
+        let inner: HTTPObjectEndpoint
+        init(_ inner: HTTPObjectEndpoint) { self.inner = inner }
+        var displayName: String { inner.displayName }
+        var locationIdentity: String { inner.locationIdentity }
+        func request(for range: ByteRange?, conditions: [String]) -> HTTPRequest { inner.request(for: range, conditions: conditions) }
+        func follow(redirect head: ResponseHead) -> RedirectOutcome { inner.follow(redirect: head) }
+        func returnToOriginalLocation() -> Bool { inner.returnToOriginalLocation() }
+        func explain(_ result: TransferResult) -> String { inner.explain(result) }
+        func mismatch(in head: ResponseHead) -> String? { "it was answered at another commit" }
+    }
+
+    private func fetcher(_ context: RemoteContext, foreignAnswers: Bool = false) throws -> PartFetcher {
+        let plain = HTTPObjectEndpoint(url: try RemoteURL(parsing: "http://h.example/m.safetensors"), headers: [])
+        let endpoint: any ObjectEndpoint = foreignAnswers ? ForeignAnswers(plain) : plain
         let version = ObjectVersion(size: UInt64(object.count), etag: "\"v1\"", lastModified: nil)
         let mounted = MountedObject(endpoint: endpoint, version: version, head: Array(object[..<4096]), partSize: part, log: .disabled)
         return PartFetcher(object: mounted, context: context, costs: RequestCostModel(limits: context.settings.readaheadLimits))
@@ -92,6 +107,17 @@ import Testing
             let fragment = try #require(context.store.claim(PartKey(object: 1, part: number), need: range, target: range).ready)
             #expect(Array(fragment.bytes) == bytes(of: number))
         }
+    }
+
+    @Test func nothingGoesOutOfAnAnswerTheEndpointFindsToBeOfAnotherObject() throws {
+        let transport = PausingTransport(object: object, pauseAfter: Int(part) + 100)
+        let context = try context(over: transport)
+        try fetcher(context, foreignAnswers: true).fill(try claim(1..<3, in: context), inBackground: false)
+        let first = ByteRange(start: part, end: 2 * part)
+        #expect(context.store.claim(PartKey(object: 1, part: 1), need: first, target: first).waiting != nil, "the part waits for the end")
+        transport.resume()
+        let failure = try #require(context.store.claim(PartKey(object: 1, part: 1), need: first, target: first).failedWith)
+        #expect(failure.description.contains("another commit"))
     }
 
     @Test func aRequestThatBreaksOffIsResumedAndWhatArrivedStaysOut() throws {
