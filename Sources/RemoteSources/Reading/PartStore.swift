@@ -20,9 +20,11 @@ final class PendingPart: Sendable {
 /// used go first. Each part holds one fragment, a contiguous range of it; a fetch widens it.
 /// At most one fetch per part runs at a time; parts of one object are fetched in parallel.
 ///
-/// A failed fetch is remembered for a few seconds: reads of the bytes it was after fail at once
-/// with its error instead of trying again. The kernel retries a read that failed, and without
-/// this memory each try would wait out the whole read timeout again.
+/// A failed fetch is remembered for a few seconds: reads of the bytes it was after, and of those
+/// the reads that waited for it were after, fail at once with its error instead of trying
+/// again. The kernel retries a read that failed, and without this memory each try would wait
+/// out the whole read timeout again (a read that waited for another read's fetch of the same
+/// part, which failed, included).
 final class PartStore: Sendable {
     /// What a reader should do about a part.
     enum Claim {
@@ -51,6 +53,9 @@ final class PartStore: Sendable {
         var fragment: Fragment?
         var pending: PendingPart?
         var pendingRange: ByteRange?
+        /// The span of what the fetch gets and what the reads waiting for it need: what a
+        /// failure of the fetch fails for a while.
+        var pendingNeeds: ByteRange?
         var failure: (range: ByteRange, error: ByteSourceError, until: UInt64)?
     }
 
@@ -116,7 +121,12 @@ final class PartStore: Sendable {
             state.recency.touch(key)
             return .ready(fragment)
         }
-        if let pending = slot.pending { return .wait(pending) }
+        if let pending = slot.pending {
+            let needs = slot.pendingNeeds ?? need
+            slot.pendingNeeds = ByteRange(start: min(needs.start, need.start), end: max(needs.end, need.end))
+            state.slots[key] = slot
+            return .wait(pending)
+        }
         if let failure = slot.failure {
             if now() < failure.until {
                 if failure.range.clamped(to: need) != nil { return .failed(failure.error) }
@@ -129,6 +139,7 @@ final class PartStore: Sendable {
         let pending = PendingPart()
         slot.pending = pending
         slot.pendingRange = widened
+        slot.pendingNeeds = widened
         state.inFlightBytes += widened.count
         state.slots[key] = slot
         return .fetch(pending, target: widened, existing: existing)
@@ -139,16 +150,18 @@ final class PartStore: Sendable {
     func finish(_ pending: PendingPart, of key: PartKey, with result: Result<Fragment, ByteSourceError>) {
         state.withLock { state in
             guard var slot = state.slots[key], slot.pending === pending, let fetched = slot.pendingRange else { return }
+            let needs = slot.pendingNeeds ?? fetched
             state.inFlightBytes -= fetched.count
             slot.pending = nil
             slot.pendingRange = nil
+            slot.pendingNeeds = nil
             switch result {
             case .success(let fragment):
                 slot.fragment = fragment
                 slot.failure = nil
                 state.recency.touch(key, weight: fragment.range.count)
             case .failure(let error):
-                slot.failure = (fetched, error, now() + failureMemory)
+                slot.failure = (needs, error, now() + failureMemory)
             }
             state.slots[key] = slot.fragment == nil && slot.failure == nil ? nil : slot
             for victim in state.recency.evict(downTo: budget, keeping: key) {

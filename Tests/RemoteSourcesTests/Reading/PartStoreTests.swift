@@ -56,6 +56,16 @@ import Testing
         #expect(store.claim(key, need: range(90, 95), target: range(0, 100)).fetch != nil, "after a while a read tries again")
     }
 
+    @Test func aReadThatWaitedForAFetchThatFailedFailsAtOnceOnItsRetry() throws {
+        let store = PartStore(budget: 1000)
+        let key = PartKey(object: 8, part: 0)
+        let fetch = try #require(store.claim(key, need: range(500, 600), target: range(500, 600)).fetch)
+        #expect(store.claim(key, need: range(0, 10), target: range(0, 100)).waiting === fetch.pending, "another read waits for that fetch")
+        store.finish(fetch.pending, of: key, with: .failure(boom))
+        #expect(store.claim(key, need: range(0, 10), target: range(0, 100)).failedWith != nil, "its retry fails at once")
+        #expect(store.claim(key, need: range(700, 710), target: range(700, 800)).fetch != nil, "bytes nobody waited for are fetched")
+    }
+
     @Test func aFailureLeavesOtherBytesOfThePartToBeFetched() throws {
         let store = PartStore(budget: 1000)
         let key = PartKey(object: 8, part: 0)
