@@ -140,13 +140,16 @@ def test_a_symlink_flipped_while_mounting_never_serves_the_outside_file(mounts, 
     assert outcomes["mounted"] > 0 and outcomes["refused"] > 0, outcomes
 
 
-# Replaces the link argv[1] with a link to argv[2], then argv[3], and so on, without pause.
+# Replaces the link argv[1] with a link to argv[2], then argv[3], and so on, without pause. The
+# new link is made beside the model's directory, not in it, where the mount would list it as a
+# companion file that vanishes.
 FLIPPER = """
 import itertools, os, sys
 link, targets = sys.argv[1], sys.argv[2:]
+staging = os.path.join(os.path.dirname(os.path.dirname(link)), "flipping")
 for number, target in enumerate(itertools.cycle(targets)):
-    os.symlink(target, f"{link}.{number % 2}")
-    os.replace(f"{link}.{number % 2}", link)
+    os.symlink(target, f"{staging}.{number % 2}")
+    os.replace(f"{staging}.{number % 2}", link)
 """
 
 
