@@ -3,6 +3,9 @@
 # Builds a release binary, writes a Llama-like model (F16, default rules), then for each case
 # mounts afresh with --tp 8 and reads, reporting the bytes the daemon read from the source
 # (read_bytes of /proc/<daemon>/io: what came off the disk for it) and the time, as a markdown table.
+# Both files are served by the daemon (--no-passthrough): otherwise the kernel reads the whole
+# model.safetensors of a one-file model itself, out of the daemon's sight, and the rows would
+# compare slicing with passthrough instead of measuring what slicing saves.
 #
 #   scripts/bench_tp.sh [WORKDIR]   (default /tmp/tensorfs-bench-tp; LAYERS=2 HIDDEN=4096
 #                                    INTERMEDIATE=11008 VOCAB=32000 REPEAT=3 override the defaults)
@@ -69,7 +72,7 @@ warm() {
 
 DAEMON=
 mount_fresh() {
-  "$BIN" mount --foreground --tp "$DEGREE" "$MODEL" "$MNT" 2>>"$WORK/daemon.log" &
+  "$BIN" mount --foreground --no-passthrough --tp "$DEGREE" "$MODEL" "$MNT" 2>>"$WORK/daemon.log" &
   DAEMON=$!
   for _ in $(seq 600); do
     mountpoint -q "$MNT" && return 0
