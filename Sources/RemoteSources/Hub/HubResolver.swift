@@ -48,7 +48,7 @@ final class HubResolver: Sendable {
                 guard !settings.offline else {
                     throw .unusableSource(shown, reason: "HF_HUB_OFFLINE is set, and the local cache \(settings.cacheDirectory) has no complete snapshot of it")
                 }
-                do throws(HubListing.Failure) {
+                do throws(ListingFailure) {
                     return try HubListing(settings: settings, transport: transport, policy: policy).snapshot(of: location)
                 } catch {
                     throw .unusableSource(shown, reason: error.description)

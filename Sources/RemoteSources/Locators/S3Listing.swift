@@ -4,18 +4,13 @@ struct S3Listing {
     let transport: any Transport
     let policy: RetryPolicy
 
-    /// Why listing failed.
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// The most pages read (a thousand keys each).
     static let pageLimit = 1000
 
     /// The names of the objects under `prefix` (its key), relative to it, sorted by their
     /// bytes: those directly under it, or with `recursive` those at any depth (their names
     /// holding `/`).
-    func names(in prefix: S3Location, recursive: Bool = false) throws(Failure) -> [String] {
+    func names(in prefix: S3Location, recursive: Bool = false) throws(ListingFailure) -> [String] {
         var names: [String] = []
         var continuation: String?
         for _ in 0..<Self.pageLimit {
@@ -31,7 +26,7 @@ struct S3Listing {
             }
             continuation = next
         }
-        throw Failure(description: "more than \(Self.pageLimit) pages of objects")
+        throw ListingFailure(description: "more than \(Self.pageLimit) pages of objects")
     }
 
     /// The query of one ListObjectsV2 request, canonical as Signature Version 4 wants it:
@@ -45,14 +40,14 @@ struct S3Listing {
             .joined(separator: "&")
     }
 
-    private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws(Failure) -> [UInt8] {
+    private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws(ListingFailure) -> [UInt8] {
         let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, recursive: recursive, continuation: continuation))
         let page = DocumentFetch(
             endpoint: S3ObjectEndpoint(location: S3Location(bucket: prefix.bucket, key: ""), settings: settings),
             request: S3Requests.signed(url: url, headers: [], range: nil, settings: settings))
         switch RetryLoop.run(page, transport: transport, policy: policy) {
         case .success(let body): return body
-        case .failure(let failure): throw Failure(description: failure.description)
+        case .failure(let failure): throw ListingFailure(description: failure.description)
         }
     }
 }

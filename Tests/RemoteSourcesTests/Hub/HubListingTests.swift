@@ -50,7 +50,7 @@ import Testing
         let transport = ScriptedTransport()
         transport.script(json(#"{"siblings": []}"#), json("<html>"))
         let location = try HubLocation(parsing: "hf://org/name")
-        #expect(throws: HubListing.Failure.self) { try listing(transport).snapshot(of: location) }
+        #expect(throws: ListingFailure.self) { try listing(transport).snapshot(of: location) }
         #expect { try listing(transport).snapshot(of: location) } throws: { "\($0)".contains("not valid JSON") }
     }
 

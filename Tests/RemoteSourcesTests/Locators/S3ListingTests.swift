@@ -35,7 +35,7 @@ import Testing
         transport.script(ScriptedTransport.Answer(
             status: 403, body: Array("<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>".utf8)))
         let listing = try listing(over: transport)
-        let error = #expect(throws: S3Listing.Failure.self) { try listing.names(in: S3Location(parsing: "s3://bucket/models/")) }
+        let error = #expect(throws: ListingFailure.self) { try listing.names(in: S3Location(parsing: "s3://bucket/models/")) }
         #expect(error?.description.contains("403") == true && error?.description.contains("AccessDenied: Access Denied") == true)
     }
 }
