@@ -15,7 +15,7 @@ import Glibc
 /// and sends backing id 0 in open replies. So the session's I/O goes through hooks
 /// (`fuse_session_custom_io`): reading requests, they note the INIT request and whether the kernel
 /// offers passthrough; writing replies, they amend INIT's (FUSE_INIT_EXT, FUSE_PASSTHROUGH in
-/// `flags2`, `max_stack_depth` 1). Each local file is registered with the device once
+/// `flags2`, `max_stack_depth` 2). Each local file is registered with the device once
 /// (FUSE_DEV_IOC_BACKING_OPEN, which needs CAP_SYS_ADMIN) and let go at unmount; opens of its
 /// files are answered with FOPEN_PASSTHROUGH and its id. When any step is refused, the mount
 /// serves every file through the daemon, as before, and says why in one log line.
@@ -28,8 +28,9 @@ final class Passthrough: Sendable {
     private let kernelOffers = Atomic<Bool>(false)
     /// Whether the INIT reply asked for passthrough, and nothing has been refused since.
     private let isOn = Atomic<Bool>(false)
-    /// Each local file registered, with its backing id; nil once registration was refused.
-    private let backing = Mutex<[ObjectIdentifier: (file: MappedFile, id: Int32)]?>([:])
+    /// Each local file met, with its backing id (nil: the kernel refused that file); nil once
+    /// registration was refused for every file.
+    private let backing = Mutex<[ObjectIdentifier: (file: MappedFile, id: Int32?)]?>([:])
     /// The session's device descriptor, once the hooks are installed.
     private let device = Atomic<Int32>(-1)
 
@@ -74,10 +75,15 @@ final class Passthrough: Sendable {
             let id = cfuse_backing_open(device.load(ordering: .acquiring), file.descriptor.rawValue)
             guard id > 0 else {
                 let reason = Errno.current
-                registered = nil
-                isOn.store(false, ordering: .releasing)
-                let hint = reason == .notPermitted ? " (it needs CAP_SYS_ADMIN)" : ""
-                log.write(.info, "passthrough off: the kernel refused to register \(file.displayName): \(reason)\(hint); whole files are served through the daemon")
+                if reason == .notPermitted {
+                    registered = nil
+                    isOn.store(false, ordering: .releasing)
+                    log.write(.info, "passthrough off: the kernel refused to register \(file.displayName): \(reason) (it needs CAP_SYS_ADMIN); whole files are served through the daemon")
+                } else {
+                    // Refused for this file only: its filesystem is stacked too deep (ELOOP), say.
+                    registered![ObjectIdentifier(file)] = (file, nil)
+                    log.write(.info, "passthrough off for \(file.displayName): the kernel refused to register it: \(reason); it is served through the daemon")
+                }
                 return nil
             }
             registered![ObjectIdentifier(file)] = (file, id)
@@ -89,7 +95,9 @@ final class Passthrough: Sendable {
     func closeAll() {
         let device = device.load(ordering: .acquiring)
         backing.withLock { registered in
-            for (_, entry) in registered ?? [:] { _ = cfuse_backing_close(device, entry.id) }
+            for (_, entry) in registered ?? [:] {
+                if let id = entry.id { _ = cfuse_backing_close(device, id) }
+            }
             registered = [:]
         }
     }
@@ -103,6 +111,10 @@ final class Passthrough: Sendable {
     private static let initExtension: UInt32 = 1 << 30
     /// FUSE_PASSTHROUGH, bit 37 of the flags: bit 5 of `flags2`.
     private static let passthroughFlag: UInt32 = 1 << 5
+    /// How deep the backing files' filesystems may be stacked, plus one. 2, the kernel's most,
+    /// admits sources on overlayfs (a container's root, say); the price is that the mount itself
+    /// cannot be a layer of an overlayfs.
+    private static let maxStackDepth: UInt32 = 2
 
     /// Notes the INIT request in `request` (a whole request as read from the device), and
     /// whether the kernel offers passthrough in it.
@@ -128,7 +140,7 @@ final class Passthrough: Sendable {
         }
         reply.storeBytes(of: reply.loadUnaligned(fromByteOffset: 12, as: UInt32.self) | Self.initExtension, toByteOffset: 12, as: UInt32.self)
         reply.storeBytes(of: reply.loadUnaligned(fromByteOffset: 32, as: UInt32.self) | Self.passthroughFlag, toByteOffset: 32, as: UInt32.self)
-        reply.storeBytes(of: UInt32(1), toByteOffset: 36, as: UInt32.self)
+        reply.storeBytes(of: Self.maxStackDepth, toByteOffset: 36, as: UInt32.self)
         isOn.store(true, ordering: .releasing)
         log.write(.info, "passthrough on: whole local files are read by the kernel itself")
     }

@@ -9,13 +9,14 @@ import pathlib
 import shutil
 import socket
 import subprocess
-import tempfile
 
 import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLE_MODEL, assert_nothing_left, assert_one_line_failure, run, write_model
 from remote_servers import moto, no_proxies, shard_model  # noqa: F401 (fixtures)
+from system_setup import ordinary_user, shared_directory  # noqa: F401 (fixtures)
+from test_cli_users import as_user
 
 SAMPLE_DIRECTORY = SAMPLE_MODEL.parent
 LOADERS_PYTHON = REPO / ".cache/loaders-venv/bin/python"
@@ -237,19 +238,15 @@ def test_a_snapshot_link_outside_the_cache_folder_fails_the_mount(tensorfs_bin, 
     assert_one_line_failure(result, "config.json", "outside the model's directory", str(folder))
 
 
-def test_an_unreadable_companion_is_left_out_with_a_warning(tensorfs_bin):
-    # Root reads every file: an ordinary user meets the unreadable one, in a directory it can reach.
-    shared = pathlib.Path(tempfile.mkdtemp(prefix="tensorfs-unreadable-", dir="/tmp"))
-    try:
-        directory = hostile_directory(shared)
-        (directory / "private.json").write_text("{}")
-        for path in [shared, directory, directory / "model.safetensors", directory / "config.json"]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        os.chmod(directory / "private.json", 0)
-        result = subprocess.run(["runuser", "-u", "nobody", "--", tensorfs_bin, "inspect", "--summary", directory],
-                                capture_output=True, text=True, timeout=60)
-    finally:
-        shutil.rmtree(shared)
+def test_an_unreadable_companion_is_left_out_with_a_warning(ordinary_user, shared_directory):
+    # Root reads every file: an ordinary user meets the unreadable one, in a directory it can
+    # reach, with a copy of the binary it can run (the build may sit below a private home).
+    directory = hostile_directory(shared_directory.path)
+    (directory / "private.json").write_text("{}")
+    for path in [directory, directory / "model.safetensors", directory / "config.json"]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    os.chmod(directory / "private.json", 0)
+    result = as_user(ordinary_user, shared_directory.binary, "inspect", "--summary", directory)
     assert result.returncode == 0, result.stderr
     assert "private.json" in result.stderr and "left out" in result.stderr and "Permission denied" in result.stderr
     assert "private.json" not in result.stdout and "config.json" in result.stdout

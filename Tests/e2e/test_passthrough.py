@@ -8,6 +8,7 @@ import random
 import subprocess
 
 import numpy as np
+import pytest
 from safetensors import safe_open
 
 from conftest import SAMPLE_MODEL, write_model
@@ -50,6 +51,64 @@ def test_whole_local_files_are_read_by_the_kernel_not_the_daemon(daemons):
     # A tensor's file is a range inside its source: the daemon serves it.
     (daemon.mountpoint / "pooler" / "dense" / "weight").read_bytes()
     assert reads_served(daemon) > before
+
+
+class Overlays:
+    """Mounts overlayfs roots (a container's root is one) and the tmpfs below them; unmounts
+    them all at the end."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.mounted = []
+
+    def tmpfs(self, name):
+        root = self.tmp / name
+        root.mkdir()
+        self.mount(["-t", "tmpfs", "tmpfs"], root)
+        return root
+
+    def __call__(self, name, lower):
+        # The upper layer may not be on an overlayfs itself: it goes on a tmpfs of its own.
+        layers = self.tmpfs(f"{name}-layers")
+        upper, work, root = layers / "upper", layers / "work", self.tmp / name
+        for directory in (upper, work, root):
+            directory.mkdir()
+        self.mount(["-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}"], root)
+        return root
+
+    def mount(self, arguments, root):
+        subprocess.run(["mount", *arguments, str(root)], check=True)
+        self.mounted.append(root)
+
+    def close(self):
+        for root in reversed(self.mounted):
+            subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+@pytest.fixture
+def overlays(tmp_path):
+    mounts = Overlays(tmp_path)
+    yield mounts
+    mounts.close()
+
+
+def test_a_source_on_overlayfs_is_read_by_the_kernel_and_one_stacked_deeper_by_the_daemon(daemons, overlays, tmp_path):
+    # A source on an overlayfs (stacked once) is passed through; one on an overlayfs over another
+    # is as deep as the kernel stacks filesystems, so the kernel refuses it: that file alone is
+    # served by the daemon.
+    plain = overlays.tmpfs("plain")  # not stacked, whatever the test's own directory is on
+    write_model(plain / "a.safetensors", {"w": np.arange(1 << 16, dtype=np.float32)})
+    write_model(plain / "b.safetensors", {"w": np.arange(1 << 16, dtype=np.int32)})
+    once = overlays("once", plain)
+    twice = overlays("twice", once)
+    daemon = daemons.start(once / "a.safetensors", twice / "b.safetensors", options=["--debug", "--separate"])
+    before = reads_served(daemon)
+    assert (daemon.mountpoint / "a" / "model.safetensors").read_bytes() == (once / "a.safetensors").read_bytes()
+    assert reads_served(daemon) == before
+    assert (daemon.mountpoint / "b" / "model.safetensors").read_bytes() == (twice / "b.safetensors").read_bytes()
+    assert reads_served(daemon) > before
+    log = daemon.log.read_text()
+    assert "passthrough off for " in log and "b.safetensors" in log and "Too many levels of symbolic links" in log, log
 
 
 def test_without_passthrough_the_daemon_serves_the_same_bytes(daemons):
