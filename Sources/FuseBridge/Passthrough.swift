@@ -17,8 +17,9 @@ import Glibc
 /// offers passthrough; writing replies, they amend INIT's (FUSE_INIT_EXT, FUSE_PASSTHROUGH in
 /// `flags2`, `max_stack_depth` 2). Each local file is registered with the device once
 /// (FUSE_DEV_IOC_BACKING_OPEN, which needs CAP_SYS_ADMIN) and let go at unmount; opens of its
-/// files are answered with FOPEN_PASSTHROUGH and its id. When any step is refused, the mount
-/// serves every file through the daemon, as before, and says why in one log line.
+/// files are answered with FOPEN_PASSTHROUGH and its id. When a step is refused for all files
+/// (no offer, no privilege), the mount serves every file through the daemon, as before; when the
+/// kernel refuses one file, that file. Either way the log says why in one line.
 final class Passthrough: Sendable {
     /// Whether the user allows it (`--no-passthrough` does not).
     let isWanted: Bool
