@@ -243,6 +243,8 @@ try:
     note(rows[-1])
 
     # ---- Row 4: re-read after a remount from --cache-dir vs a local-disk mount ----
+    # Both through the daemon: the local mount would otherwise hand its whole file to the kernel
+    # (passthrough), which no cache of parts can do; the row measures the cache's read path.
     cache = WORK / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     cached = Mount(BIN, [server.url("big.safetensors")], mountpoint("cached"), ["--cache-dir", cache, "--cache-size", "4G"])
@@ -253,12 +255,12 @@ try:
         with cached as target:
             drop_caches()
             ours.append(command_seconds(["cat", str(target / "model.safetensors")]))
-        with Mount(BIN, [www / "big.safetensors"], mountpoint("local")) as local:
+        with Mount(BIN, [www / "big.safetensors"], mountpoint("local"), ["--no-passthrough"]) as local:
             drop_caches()
             theirs.append(command_seconds(["cat", str(local / "model.safetensors")]))
     size = (www / "big.safetensors").stat().st_size
     rows.append(("4. re-read after remount from --cache-dir, page cache dropped", f"{size / median(ours) / 1e9:.2f} GB/s",
-                 f"local-disk mount: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8",
+                 f"local-disk mount, --no-passthrough: {size / median(theirs) / 1e9:.2f} GB/s", f"{median(theirs) / median(ours):.2f}", ">= 0.8",
                  median(theirs) / median(ours)))
     note(rows[-1])
 
