@@ -31,6 +31,16 @@ import Testing
         #expect(throws: HTTPHeaderError.self) { try HTTPHeader.parseArgument("@/nonexistent/headers") }
     }
 
+    @Test func readsHeadersFromAPipeAsAShellsProcessSubstitutionGivesThem() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let line = Array("Authorization: Bearer piped\n".utf8)
+        #expect(write(ends[1], line, line.count) == line.count)
+        close(ends[1])
+        #expect(try HTTPHeader.parseArgument("@/dev/fd/\(ends[0])").map(\.line) == ["Authorization: Bearer piped"])
+    }
+
     @Test func travelsAsJSONIntactAndIsCheckedAgainOnTheWayIn() throws {
         let headers = [try HTTPHeader(parsing: "A: 1"), try HTTPHeader(parsing: "B: two words")]
         #expect(try JSONDecoder().decode([HTTPHeader].self, from: JSONEncoder().encode(headers)) == headers)
