@@ -93,6 +93,24 @@ def make_hub_cache_folder(root, source_directory, commit=COMMIT):
     return folder
 
 
+@pytest.mark.parametrize("planted", ["fifo", "link"])
+def test_a_ref_that_is_a_fifo_or_a_link_is_no_ref(sharded_directory, tmp_path, tensorfs_bin, planted):
+    # refs/main is read without waiting on a FIFO and without following a link out of the folder
+    # (here to a file naming a snapshot): either way the folder has no usable refs/main.
+    folder = make_hub_cache_folder(tmp_path, sharded_directory)
+    other = "fedcba9876543210fedcba9876543210fedcba98"
+    shutil.copytree(folder / "snapshots" / COMMIT, folder / "snapshots" / other, symlinks=True)
+    (folder / "refs" / "main").unlink()
+    if planted == "fifo":
+        os.mkfifo(folder / "refs" / "main")
+    else:
+        (tmp_path / "outside-ref").write_text(COMMIT)
+        (folder / "refs" / "main").symlink_to(tmp_path / "outside-ref")
+    (tmp_path / "mnt").mkdir()
+    result = run(tensorfs_bin, "mount", folder, tmp_path / "mnt", timeout=60)
+    assert_one_line_failure(result, str(folder), "has no refs/main", COMMIT, other, "--revision")
+
+
 def test_the_sample_models_directory_is_a_model_directory(mounts):
     assert_a_model_directory(mounts.mount(SAMPLE_DIRECTORY), SAMPLE_DIRECTORY)
 
