@@ -47,20 +47,10 @@ public enum SmallFile {
         }
         guard status.type == .regular else { throw .notARegularFile }
         guard status.size <= Int64(limit) else { throw .tooLarge(size: status.size, limit: limit) }
-        var bytes = [UInt8](repeating: 0, count: Int(status.size))
-        var done = 0
-        while done < bytes.count {
-            let count: Int
-            do {
-                count = try bytes.withUnsafeMutableBufferPointer { (buffer) throws(Errno) -> Int in
-                    try systemCall { Glibc.read(descriptor.rawValue, buffer.baseAddress! + done, buffer.count - done) }
-                }
-            } catch {
-                throw .system(error)
-            }
-            if count == 0 { break }
-            done += count
+        do {
+            return try descriptor.readToEnd(limit: Int(status.size))
+        } catch {
+            throw .system(error)
         }
-        return Array(bytes[..<done])
     }
 }

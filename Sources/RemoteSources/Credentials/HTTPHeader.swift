@@ -78,16 +78,7 @@ public struct HTTPHeaderError: Error, Hashable, Sendable, CustomStringConvertibl
 func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
     do {
         let file = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
-        return try file.closeAfter {
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 64 << 10)
-            while bytes.count < limit {
-                let count = try chunk.withUnsafeMutableBytes { try file.read(into: $0) }
-                if count == 0 { break }
-                bytes += chunk[..<count]
-            }
-            return String(decoding: bytes.prefix(limit), as: UTF8.self)
-        }
+        return String(decoding: try file.closeAfter { try file.readToEnd(limit: limit) }, as: UTF8.self)
     } catch {
         throw error as? Errno ?? .ioError
     }
