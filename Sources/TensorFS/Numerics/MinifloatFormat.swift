@@ -37,19 +37,6 @@ struct MinifloatFormat: Sendable {
     /// F4 (`float4_e2m1fn`): ±0, 0.5, 1, 1.5, 2, 3, 4, 6.
     static let e2m1 = MinifloatFormat(exponentBits: 2, mantissaBits: 1, bias: 1, isSigned: true, encoding: .finite)
 
-    /// The format of `dtype`'s elements, if it is one of these.
-    static func of(_ dtype: DType) -> MinifloatFormat? {
-        switch dtype {
-        case .f8E4M3: e4m3fn
-        case .f8E5M2: e5m2
-        case .f8E4M3FNUZ: e4m3fnuz
-        case .f8E5M2FNUZ: e5m2fnuz
-        case .f8E8M0: e8m0
-        case .f4: e2m1
-        default: nil
-        }
-    }
-
     /// How many codes the format has.
     var codeCount: Int { 1 << ((isSigned ? 1 : 0) + exponentBits + mantissaBits) }
 
