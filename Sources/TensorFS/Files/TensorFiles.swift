@@ -21,7 +21,7 @@ struct TensorFiles: Sendable {
         for model in models { starts.append(starts.last! + model.tensors.count) }
         firstTensor = starts
         float32 = views.includes(F32View.self)
-            ? try DequantizationPlan(models: models, configs: models.map(ModelConfigFile.quantizationConfig(of:))) : nil
+            ? try DequantizationPlan(models: models, config: ModelConfigFile.quantizationConfig(of:)) : nil
     }
 
     /// The model and the index in it of tensor `number`.

@@ -26,10 +26,11 @@ struct DequantizationPlan: Sendable {
     private let scales: [[Int: ScaleBinding]]
 
     /// Plans the f32 views of `models`, each with what its `config.json` says (or why it could
-    /// not be read, which matters only to a weight that needs a block size).
-    init(models: [LogicalModel], configs: [Result<QuantizationConfig?, ModelError>]) throws(ModelError) {
+    /// not be read, which matters only to a weight that needs a block size), read only for a
+    /// model that has scales.
+    init(models: [LogicalModel], config: (LogicalModel) -> Result<QuantizationConfig?, ModelError>) throws(ModelError) {
         var scales: [[Int: ScaleBinding]] = []
-        for (model, config) in zip(models, configs) { scales.append(try Self.scales(of: model, config: config)) }
+        for model in models { scales.append(try Self.scales(of: model, config: config(model))) }
         self.scales = scales
     }
 
@@ -40,12 +41,15 @@ struct DequantizationPlan: Sendable {
     }
 
     /// The scale of each tensor of `model` that has one, by the tensor's index.
-    static func scales(of model: LogicalModel, config: Result<QuantizationConfig?, ModelError>) throws(ModelError) -> [Int: ScaleBinding] {
+    static func scales(
+        of model: LogicalModel, config readConfig: @autoclosure () -> Result<QuantizationConfig?, ModelError>
+    ) throws(ModelError) -> [Int: ScaleBinding] {
         var candidates: [String: Int] = [:]
         for (index, tensor) in model.tensors.enumerated() where tensor.name.hasSuffix("_scale") || tensor.name.hasSuffix("_scale_inv") {
             candidates[tensor.name] = index
         }
         guard !candidates.isEmpty else { return [:] }
+        let config = readConfig()
         var scales: [Int: ScaleBinding] = [:]
         for (index, tensor) in model.tensors.enumerated() where scaledDTypes.contains(tensor.info.dtype) {
             let inverse = candidates[tensor.name + "_scale_inv"]
