@@ -17,8 +17,6 @@ public final class FuseServer: @unchecked Sendable {
     private let ownership: FileOwnership
     private let owner: (uid: uid_t, gid: gid_t)
     private let tracing: Bool
-    /// The running session, set before requests arrive.
-    var session: OpaquePointer?
     /// Where the session stands, for `hasEnded`, which other threads ask about.
     let liveSession = Mutex<SessionState>(.notStarted)
     /// Whether the kernel opens directories without asking (set at INIT): then OPENDIR answers

@@ -32,7 +32,6 @@ extension FuseServer {
         guard let session else {
             throw MountError(description: "cannot start a FUSE session: \(LibfuseLog.takeLastError() ?? "invalid FUSE options \(options)")")
         }
-        self.session = session
         liveSession.withLock { $0 = .running(LiveSession(pointer: session)) }
         defer {
             liveSession.withLock { $0 = .ended }

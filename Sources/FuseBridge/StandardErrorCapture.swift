@@ -1,3 +1,4 @@
+import ByteSources
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -25,11 +26,7 @@ enum StandardErrorCapture {
         guard redirected, (try? saved.duplicate(as: .standardError)) != nil else { return (result, nil) }
         // Every writer has closed its end by now: fusermount3 has exited and this process has
         // put its own stderr back, so the read ends at the text's end.
-        var text: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while let count = try? buffer.withUnsafeMutableBytes({ try reading.read(into: $0) }), count > 0, text.count < 1 << 16 {
-            text += buffer[..<count]
-        }
+        let text = (try? reading.readToEnd(limit: 1 << 16)) ?? []
         let message = String(decoding: text, as: UTF8.self).trimmingTrailingWhitespace()
         return (result, message.isEmpty ? nil : message.replacingNewlines())
     }
