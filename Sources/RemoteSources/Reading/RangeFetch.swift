@@ -28,6 +28,9 @@ final class RangeFetch: RetriedFetch {
     private var version: ObjectVersion?
     private var range: ByteRange
     private var received: UInt64 = 0
+    /// Whether the head of the attempt's response shows the bytes asked for, of the version
+    /// mounted: worked out at its first chunk of body, since the head does not change after.
+    private var bodyIsUsable: Bool?
 
     /// A fetch of `range` of the object at `endpoint` into `destination`, which holds
     /// `range.count` bytes and must stay valid until the fetch ends. With a known `version`,
@@ -67,14 +70,19 @@ final class RangeFetch: RetriedFetch {
     private var remaining: ByteRange { ByteRange(start: range.start + received, end: range.end) }
 
     func nextRequest() -> (HTTPRequest, BodySink) {
+        bodyIsUsable = nil
         let remaining = remaining
         let request = endpoint.request(for: remaining, conditions: version?.conditionHeaders ?? [])
         return (request, .memory(destination.dropping(first: Int(received))))
     }
 
     func bodyArrived(_ head: ResponseHead, stored: Int) {
+        guard let progress, let version else { return }
         let asked = remaining
-        guard let progress, let version, endpoint.mismatch(in: head) == nil, defect(of: head, asked: asked, version: version) == nil else { return }
+        if bodyIsUsable == nil {
+            bodyIsUsable = endpoint.mismatch(in: head) == nil && defect(of: head, asked: asked, version: version) == nil
+        }
+        guard bodyIsUsable == true else { return }
         progress(asked.start + UInt64(stored))
     }
 
