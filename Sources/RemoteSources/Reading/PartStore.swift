@@ -49,13 +49,19 @@ final class PartStore: Sendable {
         var existing: Fragment?
     }
 
-    private struct Slot {
-        var fragment: Fragment?
-        var pending: PendingPart?
-        var pendingRange: ByteRange?
+    /// A part's fetch under way.
+    private struct InFlight {
+        var pending: PendingPart
+        /// What the fetch gets.
+        var range: ByteRange
         /// The span of what the fetch gets and what the reads waiting for it need: what a
         /// failure of the fetch fails for a while.
-        var pendingNeeds: ByteRange?
+        var needs: ByteRange
+    }
+
+    private struct Slot {
+        var fragment: Fragment?
+        var inFlight: InFlight?
         var failure: (range: ByteRange, error: ByteSourceError, until: UInt64)?
     }
 
@@ -66,7 +72,7 @@ final class PartStore: Sendable {
 
         /// Forgets the slot of `key` once it holds nothing: no fragment, no fetch, no failure.
         mutating func dropIfEmpty(_ key: PartKey) {
-            if let slot = slots[key], slot.fragment == nil, slot.pending == nil, slot.failure == nil { slots[key] = nil }
+            if let slot = slots[key], slot.fragment == nil, slot.inFlight == nil, slot.failure == nil { slots[key] = nil }
         }
     }
 
@@ -121,11 +127,11 @@ final class PartStore: Sendable {
             state.recency.touch(key)
             return .ready(fragment)
         }
-        if let pending = slot.pending {
-            let needs = slot.pendingNeeds ?? need
-            slot.pendingNeeds = ByteRange(start: min(needs.start, need.start), end: max(needs.end, need.end))
+        if var inFlight = slot.inFlight {
+            inFlight.needs = ByteRange(start: min(inFlight.needs.start, need.start), end: max(inFlight.needs.end, need.end))
+            slot.inFlight = inFlight
             state.slots[key] = slot
-            return .wait(pending)
+            return .wait(inFlight.pending)
         }
         if let failure = slot.failure {
             if now() < failure.until {
@@ -137,9 +143,7 @@ final class PartStore: Sendable {
         let existing = slot.fragment
         let widened = existing.map { ByteRange(start: min($0.range.start, target.start), end: max($0.range.end, target.end)) } ?? target
         let pending = PendingPart()
-        slot.pending = pending
-        slot.pendingRange = widened
-        slot.pendingNeeds = widened
+        slot.inFlight = InFlight(pending: pending, range: widened, needs: widened)
         state.inFlightBytes += widened.count
         state.slots[key] = slot
         return .fetch(pending, target: widened, existing: existing)
@@ -149,19 +153,16 @@ final class PartStore: Sendable {
     /// parts past the budget) and wakes the waiters.
     func finish(_ pending: PendingPart, of key: PartKey, with result: Result<Fragment, ByteSourceError>) {
         state.withLock { state in
-            guard var slot = state.slots[key], slot.pending === pending, let fetched = slot.pendingRange else { return }
-            let needs = slot.pendingNeeds ?? fetched
-            state.inFlightBytes -= fetched.count
-            slot.pending = nil
-            slot.pendingRange = nil
-            slot.pendingNeeds = nil
+            guard var slot = state.slots[key], let inFlight = slot.inFlight, inFlight.pending === pending else { return }
+            state.inFlightBytes -= inFlight.range.count
+            slot.inFlight = nil
             switch result {
             case .success(let fragment):
                 slot.fragment = fragment
                 slot.failure = nil
                 state.recency.touch(key, weight: fragment.range.count)
             case .failure(let error):
-                slot.failure = (needs, error, now() + failureMemory)
+                slot.failure = (inFlight.needs, error, now() + failureMemory)
             }
             state.slots[key] = slot.fragment == nil && slot.failure == nil ? nil : slot
             for victim in state.recency.evict(downTo: budget, keeping: key) {
