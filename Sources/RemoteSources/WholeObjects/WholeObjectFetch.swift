@@ -39,8 +39,8 @@ final class WholeObjectFetch: RetriedFetch {
         if let expectedSize, received != expectedSize {
             return .finished(.failure(.changed("it is \(received) bytes, not the \(expectedSize) it was announced with")))
         }
-        if let first = firstAnswer.etag, let now = head.etag, first != now {
-            return .finished(.failure(.changed("its ETag was \(first) and is now \(now)")))
+        if let change = ObjectVersion(size: received, etag: firstAnswer.etag, lastModified: firstAnswer.lastModified).mismatch(with: head) {
+            return .finished(.failure(.changed(change)))
         }
         let version = ObjectVersion(size: received, etag: head.etag ?? firstAnswer.etag, lastModified: head.lastModified ?? firstAnswer.lastModified)
         return .finished(.success(FetchOutcome(version: version, count: result.received)))
