@@ -52,12 +52,15 @@ fi
 
 # Real loaders for the model-directory tests, in a virtualenv of their own (torch 2 and
 # transformers 5 from PyPI, several GB; Debian's torch is too old): made once, then reused.
-# huggingface_hub comes with them; the hf:// tests check their Hub stand-in with it.
+# huggingface_hub comes with them; the hf:// tests check their Hub stand-in with it. A marker
+# records a finished install: importing torch to check would cost seconds on every run.
 LOADERS_VENV=.cache/loaders-venv
-if ! "$LOADERS_VENV/bin/python" -c 'import sentence_transformers, transformers, safetensors, huggingface_hub' 2>/dev/null; then
+if [ ! -f "$LOADERS_VENV/.installed" ]; then
   echo "setup: installing sentence-transformers into $LOADERS_VENV (several GB, a few minutes)" >&2
   python3 -m venv "$LOADERS_VENV"
   "$LOADERS_VENV/bin/pip" install -q --disable-pip-version-check sentence-transformers 'safetensors==0.8.0' numpy
+  "$LOADERS_VENV/bin/python" -c 'import sentence_transformers, transformers, safetensors, huggingface_hub'
+  touch "$LOADERS_VENV/.installed"
 fi
 
 # olah, a self-hosted Hugging Face Hub mirror, as the second stand-in for the Hub in the hf://
