@@ -60,6 +60,11 @@ def shared_directory(tensorfs_bin):
     shutil.rmtree(path)
 
 
+def as_user(user, *arguments, text=True):
+    """Runs a command as `user`, with its own group only; returns the CompletedProcess."""
+    return subprocess.run([*map(str, arguments)], capture_output=True, text=text, user=user.uid, group=user.gid, extra_groups=[], timeout=120)
+
+
 def directory_for(owner, path):
     """A new directory at `path` owned by `owner`."""
     path.mkdir()

@@ -6,12 +6,8 @@ import stat
 import subprocess
 
 from conftest import assert_nothing_left, assert_one_line_failure, daemons_serving, is_mounted, run
-from system_setup import (directory_for, fuse_device_for_user, in_mount_namespace, installed, ordinary_user,  # noqa: F401 (fixtures)
+from system_setup import (as_user, directory_for, fuse_device_for_user, in_mount_namespace, installed, ordinary_user,  # noqa: F401 (fixtures)
                           shared_directory)
-
-
-def as_user(user, *arguments, text=True):
-    return subprocess.run([*map(str, arguments)], capture_output=True, text=text, user=user.uid, group=user.gid, extra_groups=[], timeout=120)
 
 
 def test_an_ordinary_user_mounts_reads_and_unmounts(ordinary_user, fuse_device_for_user, shared_directory):

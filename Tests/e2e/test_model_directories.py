@@ -15,8 +15,7 @@ import pytest
 
 from conftest import REPO, SAMPLE_MODEL, assert_nothing_left, assert_one_line_failure, run, write_model
 from remote_servers import moto, no_proxies, shard_model  # noqa: F401 (fixtures)
-from system_setup import ordinary_user, shared_directory  # noqa: F401 (fixtures)
-from test_cli_users import as_user
+from system_setup import as_user, ordinary_user, shared_directory  # noqa: F401 (fixtures)
 
 SAMPLE_DIRECTORY = SAMPLE_MODEL.parent
 LOADERS_PYTHON = REPO / ".cache/loaders-venv/bin/python"

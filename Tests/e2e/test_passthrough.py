@@ -13,8 +13,7 @@ from safetensors import safe_open
 
 from conftest import SAMPLE_MODEL, write_model
 from foreground import daemons  # noqa: F401 (a fixture)
-from system_setup import directory_for, fuse_device_for_user, ordinary_user, shared_directory  # noqa: F401 (fixtures)
-from test_cli_users import as_user
+from system_setup import as_user, directory_for, fuse_device_for_user, ordinary_user, shared_directory  # noqa: F401 (fixtures)
 
 SAMPLE_DIRECTORY = SAMPLE_MODEL.parent
 
