@@ -8,13 +8,16 @@ import Glibc
 /// message or a half-started mount.
 public enum MountPreflight {
     /// Fails unless FUSE is usable here and `mountpoint` is a directory that is not already
-    /// mounted, and empty unless `allowingNonEmpty`.
-    public static func check(mountpoint: String, allowingNonEmpty: Bool = false) throws(MountError) {
+    /// mounted, and empty unless `allowingNonEmpty`. Returns the mountpoint resolved without
+    /// touching it (`MountTable.realpathWithoutTouchingMount`), the path to mount on.
+    @discardableResult
+    public static func check(mountpoint: String, allowingNonEmpty: Bool = false) throws(MountError) -> String {
         try checkFuseDevice()
         if getuid() != 0 && findInPath("fusermount3") == nil {
             throw MountError(description: "fusermount3 not found: install fuse3 (apt-get install fuse3)")
         }
-        if let entry = MountTable.entry(at: MountTable.realpathWithoutTouchingMount(mountpoint)) {
+        let resolved = MountTable.realpathWithoutTouchingMount(mountpoint)
+        if let entry = MountTable.entry(at: resolved) {
             // A dead daemon's mount still answers `stat` from the kernel's cache; `statfs` is
             // never cached, so it reaches the daemon, or fails at once when the daemon is gone.
             var status = statvfs()
@@ -35,7 +38,7 @@ public enum MountPreflight {
         } catch {
             throw MountError(description: "\(mountpoint): the mountpoint cannot be accessed: \(error)")
         }
-        guard !allowingNonEmpty, let entries = try? directory.entryNames(), !entries.isEmpty else { return }
+        guard !allowingNonEmpty, let entries = try? directory.entryNames(), !entries.isEmpty else { return resolved }
         throw MountError(description: "\(mountpoint): the mountpoint is not empty (\(entries.count) \(entries.count == 1 ? "entry" : "entries")); mounting would hide \(entries.count == 1 ? "it" : "them"): use an empty directory, or add --allow-non-empty (-o nonempty)")
     }
 

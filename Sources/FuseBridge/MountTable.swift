@@ -40,10 +40,11 @@ public enum MountTable {
     /// ending in `.` or `..` is resolved whole).
     public static func realpathWithoutTouchingMount(_ path: String) -> String {
         var current = path
+        let mountpoints = Set(entries().map(\.mountpoint))
         // As many links as the kernel follows before it gives up with ELOOP.
         for _ in 0..<40 {
             let (parent, resolved) = resolvingParent(of: current)
-            guard entry(at: resolved) == nil, let target = try? symbolicLinkTarget(resolved) else { return resolved }
+            guard !mountpoints.contains(resolved), let target = try? symbolicLinkTarget(resolved) else { return resolved }
             current = target.hasPrefix("/") ? target : (parent == "/" ? "/" : parent + "/") + target
         }
         return current

@@ -38,7 +38,9 @@ public enum MountServer {
                 ? try loader.loadSeparately(configuration.sources)
                 : [try loader.loadMerged(configuration.sources)]
             log.write(.info, "loaded \(models.reduce(0) { $0 + $1.tensors.count }) tensors from \(models.reduce(0) { $0 + $1.shards.count }) files")
-            try MountPreflight.check(mountpoint: configuration.mount.mountpoint, allowingNonEmpty: configuration.mount.allowsNonEmptyMountpoint)
+            // Resolved before mounting: once mounted, resolving a path that passes through the
+            // mount (`mnt/../mnt`) would wait on this very daemon.
+            let mountpoint = try MountPreflight.check(mountpoint: configuration.mount.mountpoint, allowingNonEmpty: configuration.mount.allowsNonEmptyMountpoint)
             for warning in models.flatMap(\.warnings) + remoteContext.warnings {
                 log.write(.warning, warning)
                 reporter.warn(warning)
@@ -50,9 +52,7 @@ public enum MountServer {
             let bridge = FuseServer(fileSystem: fileSystem, log: log, ownership: configuration.mount.ownership, passthrough: configuration.mount.passthrough)
             remoteContext.abandonTransfers(once: { bridge.hasEnded })
             var settings = configuration.mount
-            // Resolved before mounting: once mounted, resolving a path that passes through the
-            // mount (`mnt/../mnt`) would wait on this very daemon.
-            settings.mountpoint = MountTable.realpathWithoutTouchingMount(settings.mountpoint)
+            settings.mountpoint = mountpoint
             reporter.mounting()
             try bridge.serve(settings, whenLive: reporter.live, whenStopping: reporter.stopping)
             remoteContext.finishCacheWrites()
