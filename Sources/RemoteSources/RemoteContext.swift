@@ -99,7 +99,7 @@ public final class RemoteContext: Sendable {
         let result = awsSettings.withLock { cached in
             if let cached { return cached }
             let resolved = Result { () throws(AWSSettingsError) -> AWSSettings in
-                try AWSSettings.resolve(environment: settings.environment, readFile: { try? readSmallFile($0) }, signRequests: settings.signS3Requests)
+                try AWSSettings.resolve(environment: settings.environment, readFile: { (try? SmallFile.read($0)).map { String(decoding: $0, as: UTF8.self) } }, signRequests: settings.signS3Requests)
             }
             cached = resolved
             return resolved

@@ -1,6 +1,7 @@
 """Models in S3 (moto's server) mount as objects, as prefixes with an index or without, with
 credentials from the environment or a profile, signed (and checked) or unsigned."""
 import json
+import os
 
 import pytest
 
@@ -70,6 +71,17 @@ def test_credentials_and_region_come_from_a_profile(mounts, moto, bucket, sample
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_PROFILE", "models")
+    mountpoint = mounts.mount("s3://models/single/model.safetensors")
+    assert_reads_back(mountpoint, sample_model)
+
+
+def test_profile_files_that_are_fifos_are_passed_over_without_waiting(mounts, moto, bucket, sample_model, monkeypatch, tmp_path):
+    # Credentials come from the environment; the profile files, read for a region or an
+    # endpoint, are FIFOs nobody writes: opened without blocking, they are passed over.
+    use_moto(monkeypatch, moto)
+    for variable, name in [("AWS_SHARED_CREDENTIALS_FILE", "credentials"), ("AWS_CONFIG_FILE", "config")]:
+        os.mkfifo(tmp_path / name)
+        monkeypatch.setenv(variable, str(tmp_path / name))
     mountpoint = mounts.mount("s3://models/single/model.safetensors")
     assert_reads_back(mountpoint, sample_model)
 

@@ -75,7 +75,7 @@ public struct HTTPHeaderError: Error, Hashable, Sendable, CustomStringConvertibl
 
 /// The contents of a small text file (its first `limit` bytes), read in sequence so that a pipe
 /// (`--header @<(...)` in a shell) works too.
-func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
+private func readSmallFile(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
     do {
         let file = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
         return String(decoding: try file.closeAfter { try file.readToEnd(limit: limit) }, as: UTF8.self)
