@@ -81,13 +81,21 @@ class Mounts:
         self.tmp = tmp_path
         self.active = []
 
-    def mount(self, *sources, options=(), name="mnt"):
+    def attempt(self, *sources, options=(), name="mnt", timeout=120):
+        """Runs `tensorfs mount` at `name`; returns the CompletedProcess, for tests that read its
+        stderr or expect a refusal. A mount that succeeded is unmounted at teardown."""
         mountpoint = self.tmp / name
         mountpoint.mkdir(exist_ok=True)
-        result = run(self.bin, "mount", *options, *sources, mountpoint)
+        result = run(self.bin, "mount", *options, *sources, mountpoint, timeout=timeout)
+        if result.returncode == 0:
+            self.active.append(mountpoint)
+        return result
+
+    def mount(self, *sources, options=(), name="mnt"):
+        result = self.attempt(*sources, options=options, name=name)
         if result.returncode != 0:
             raise AssertionError(f"mount failed ({result.returncode}): {result.stderr}")
-        self.active.append(mountpoint)
+        mountpoint = self.tmp / name
         assert is_mounted(mountpoint)
         return mountpoint
 

@@ -104,15 +104,13 @@ def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mount
 
 
 @pytest.mark.parametrize("change, tensor", [("first bytes", "layer.0"), ("size", "layer.2")])
-def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(tensorfs_bin, mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
+def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
     name, _ = model
     fault_proxy.hide_validators = True
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
     log = tmp_path / "daemon.log"
-    result = run(tensorfs_bin, "mount", "--log-file", log, fault_proxy.url(name), mountpoint)
+    result = mounts.attempt(fault_proxy.url(name), options=["--log-file", log])
     assert result.returncode == 0, result.stderr
-    mounts.active.append(mountpoint)
+    mountpoint = tmp_path / "mnt"
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("tensorfs: warning: ") and "neither ETag nor Last-Modified" in lines[0], result.stderr
     assert fault_proxy.url(name) in lines[0]
