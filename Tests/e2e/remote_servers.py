@@ -202,6 +202,11 @@ class Moto:
         stop(self.process)
 
 
+# Seconds for which a daemon fails a range that just failed again at once (so that the kernel's
+# own retry of a read does not wait a timeout out twice); after them, a read tries anew.
+FAILURE_MEMORY = 2
+
+
 class FaultProxy:
     """An HTTP proxy in front of an upstream server that misbehaves on demand: it answers a
     status (503 SlowDown, say) to the next N requests, drops the connection in the middle of a
