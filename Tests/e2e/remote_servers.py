@@ -332,6 +332,26 @@ def no_proxies(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                 "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                 "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+@pytest.fixture
+def clean_aws_environment(monkeypatch, tmp_path):
+    """No AWS setting of the machine reaches tensorfs: every AWS variable is cleared, and HOME
+    is an empty directory so that no profile of the machine's user leaks in."""
+    for name in AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def use_moto(monkeypatch, server, key_id="test", secret="test"):
+    """Points the AWS tools and tensorfs at the Moto `server`, with these credentials."""
+    for name, value in server.environment(key_id, secret).items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(scope="session")
 def nginx(tmp_path_factory):
     server = Nginx(tmp_path_factory.mktemp("nginx"))
