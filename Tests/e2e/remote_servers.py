@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import tensor_path, wait_until
+from conftest import daemons_serving, process_command_lines, tensor_path, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -407,15 +407,8 @@ def shard_model(source, directory, shard_count):
 
 def daemon_command_lines():
     """The command lines of running mount daemons."""
-    lines = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"tensorfs" in word for word in words[:1]) and b"--launcher-descriptor" in words:
-            lines.append(b" ".join(words).decode(errors="replace"))
-    return lines
+    return [b" ".join(words).decode(errors="replace") for _, words in process_command_lines()
+            if any(b"tensorfs" in word for word in words[:1]) and b"--launcher-descriptor" in words]
 
 
 def replace_published(path, tensors):
@@ -446,4 +439,4 @@ def fill_cache(mounts, url, options, tensors):
     mountpoint = mounts.mount(url, options=options)
     read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
-    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
+    wait_until(lambda: not daemons_serving(mountpoint), "the daemon has exited", limit=30)
