@@ -27,8 +27,6 @@ struct Float32ViewTests {
         }
     }
 
-    static func bytes(of values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
-
     /// The value of an F8_E4M3 code, from its fields.
     static func e4m3(_ code: UInt8) -> Float {
         code & 0x7F == 0x7F ? .nan : Float(Float32WideningTests.value(of: Int(code), exponentBits: 4, mantissaBits: 3, bias: 7))
@@ -51,44 +49,20 @@ struct Float32ViewTests {
         lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
     }
 
-    /// A model directory of `tensors` (a fixed pseudo-random pattern where no data is given) and,
-    /// if given, `config.json`, loaded as a directory SOURCE.
-    struct Checkpoint {
-        let directory: ModelDirectory
-        let model: LogicalModel
-        /// Each tensor's bytes, by name.
-        let bytes: [String: [UInt8]]
-
-        init(_ tensors: [(name: String, dtype: DType, shape: [UInt64], data: [UInt8]?)], config: String?) throws {
-            directory = try ModelDirectory()
-            var generator = SplitMix(seed: 7)
-            let written = tensors.map { tensor in
-                WrittenTensor(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, data: tensor.data ?? (0..<Int(tensor.shape.reduce(1, *)) * tensor.dtype.bitsPerElement / 8).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
-            }
-            bytes = Dictionary(uniqueKeysWithValues: written.map { ($0.name, $0.data) })
-            try directory.write("model.safetensors", bytes: safetensorsFile(written, metadata: [("format", "pt")]))
-            if let config { try directory.write("config.json", text: config) }
-            model = try ModelLoader().loadMerged([directory.path])
-        }
-
-        /// The weights' file.
-        var path: String { directory.location("model.safetensors") }
-    }
-
     /// A DeepSeek-style model: a [300, 400] F8_E4M3 weight with 128x128 block scales (ragged at
     /// both edges), a per-channel and a per-tensor weight, and tensors the view leaves alone.
-    static func deepSeekModel() throws -> Checkpoint {
-        try Checkpoint([
-            ("model.layers.0.self_attn.q_proj.weight", .f8E4M3, [300, 400], codes(120_000)),
-            ("model.layers.0.self_attn.q_proj.weight_scale_inv", .f32, [3, 4], bytes(of: scales(12))),
-            ("model.layers.0.self_attn.o_proj.weight", .f8E4M3, [300, 400], codes(120_000).reversed()),
-            ("model.layers.0.self_attn.o_proj.weight_scale_inv", .f32, [3, 4], bytes(of: scales(12).reversed())),
-            ("model.layers.0.mlp.up_proj.weight", .f8E4M3, [64, 96], codes(6144)),
-            ("model.layers.0.mlp.up_proj.weight_scale", .f32, [64, 1], bytes(of: scales(64))),
-            ("model.layers.0.mlp.down_proj.weight", .f8E5M2, [2, 3, 8], nil),
-            ("model.layers.0.mlp.down_proj.weight_scale", .bf16, [], [0xC0, 0x3F]),
-            ("model.norm.weight", .bf16, [400], nil),
-            ("model.embed.weight", .f32, [4, 4], nil),
+    static func deepSeekModel() throws -> TestModel {
+        try TestModel([
+            CraftedTensor("model.layers.0.self_attn.q_proj.weight", .f8E4M3, [300, 400], data: codes(120_000)),
+            CraftedTensor("model.layers.0.self_attn.q_proj.weight_scale_inv", .f32, [3, 4], data: f32Bytes(scales(12))),
+            CraftedTensor("model.layers.0.self_attn.o_proj.weight", .f8E4M3, [300, 400], data: codes(120_000).reversed()),
+            CraftedTensor("model.layers.0.self_attn.o_proj.weight_scale_inv", .f32, [3, 4], data: f32Bytes(scales(12).reversed())),
+            CraftedTensor("model.layers.0.mlp.up_proj.weight", .f8E4M3, [64, 96], data: codes(6144)),
+            CraftedTensor("model.layers.0.mlp.up_proj.weight_scale", .f32, [64, 1], data: f32Bytes(scales(64))),
+            CraftedTensor("model.layers.0.mlp.down_proj.weight", .f8E5M2, [2, 3, 8]),
+            CraftedTensor("model.layers.0.mlp.down_proj.weight_scale", .bf16, [], data: [0xC0, 0x3F]),
+            CraftedTensor("model.norm.weight", .bf16, [400]),
+            CraftedTensor("model.embed.weight", .f32, [4, 4]),
         ], config: deepSeekConfig)
     }
 
@@ -198,7 +172,7 @@ struct Float32ViewTests {
 
     @Test("a scale that fits its weight nowhere refuses the mount with the f32 view, on one line naming the file, the weight and its scale")
     func misfitRefused() throws {
-        let model = try Checkpoint([("w.weight", .f8E4M3, [300, 400], nil), ("w.weight_scale_inv", .f32, [2, 4], nil)], config: Self.deepSeekConfig)
+        let model = try TestModel([CraftedTensor("w.weight", .f8E4M3, [300, 400]), CraftedTensor("w.weight_scale_inv", .f32, [2, 4])], config: Self.deepSeekConfig)
         _ = try TensorFileSystem(models: [model.model])
         do {
             _ = try TensorFileSystem(models: [model.model], options: FileSystemOptions(views: Self.f32Views))

@@ -3,23 +3,25 @@ import SafetensorsFormat
 @testable import TensorFS
 
 /// A safetensors file in a temporary directory, its tensors' bytes a fixed pseudo-random
-/// pattern, loaded as tensorfs loads models.
+/// pattern where no data is given, loaded as tensorfs loads models: the file alone, or, with a
+/// `config` (written as `config.json` beside it), the directory as the SOURCE.
 struct TestModel {
     let directory: ModelDirectory
     let model: LogicalModel
     /// Each tensor's bytes, by name.
     let bytes: [String: [UInt8]]
 
-    init(_ tensors: [CraftedTensor], metadata: [String: String] = ["format": "pt"]) throws {
+    init(_ tensors: [CraftedTensor], metadata: [String: String] = ["format": "pt"], config: String? = nil) throws {
         directory = try ModelDirectory()
         var generator = SplitMix(seed: 7)
         let written = tensors.map { tensor in
             WrittenTensor(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape,
-                          data: (0..<tensor.byteCount).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+                          data: tensor.data ?? (0..<tensor.byteCount).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
         }
         bytes = Dictionary(uniqueKeysWithValues: written.map { ($0.name, $0.data) })
         try directory.write("model.safetensors", bytes: safetensorsFile(written, metadata: metadata.isEmpty ? nil : metadata.map { ($0.key, $0.value) }))
-        model = try ModelLoader().loadMerged([directory.location("model.safetensors")])
+        if let config { try directory.write("config.json", text: config) }
+        model = try ModelLoader().loadMerged([config == nil ? directory.location("model.safetensors") : directory.path])
     }
 
     /// The model file's path.

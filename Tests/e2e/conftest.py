@@ -81,13 +81,21 @@ class Mounts:
         self.tmp = tmp_path
         self.active = []
 
-    def mount(self, *sources, options=(), name="mnt"):
+    def attempt(self, *sources, options=(), name="mnt", timeout=120):
+        """Runs `tensorfs mount` at `name`; returns the CompletedProcess, for tests that read its
+        stderr or expect a refusal. A mount that succeeded is unmounted at teardown."""
         mountpoint = self.tmp / name
         mountpoint.mkdir(exist_ok=True)
-        result = run(self.bin, "mount", *options, *sources, mountpoint)
+        result = run(self.bin, "mount", *options, *sources, mountpoint, timeout=timeout)
+        if result.returncode == 0:
+            self.active.append(mountpoint)
+        return result
+
+    def mount(self, *sources, options=(), name="mnt"):
+        result = self.attempt(*sources, options=options, name=name)
         if result.returncode != 0:
             raise AssertionError(f"mount failed ({result.returncode}): {result.stderr}")
-        self.active.append(mountpoint)
+        mountpoint = self.tmp / name
         assert is_mounted(mountpoint)
         return mountpoint
 
@@ -142,10 +150,8 @@ def tensor_path(mountpoint, name):
     return pathlib.Path(mountpoint) / name.replace(".", "/")
 
 
-def daemons_serving(mountpoint):
-    """Process ids of tensorfs processes whose command line names `mountpoint`."""
-    target = os.fsencode(str(mountpoint))
-    found = []
+def process_command_lines():
+    """(process id, arguments) of every process whose command line can still be read."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -154,9 +160,16 @@ def daemons_serving(mountpoint):
                 arguments = file.read().split(b"\0")
         except OSError:
             continue
-        if b"mount" in arguments and target in arguments and any(argument.endswith(b"tensorfs") for argument in arguments[:1]):
-            found.append(int(entry))
-    return found
+        yield int(entry), arguments
+
+
+def daemons_serving(mountpoint, launchers=True):
+    """Process ids of tensorfs processes whose command line names `mountpoint`: the daemons
+    and, unless `launchers` is false, the `tensorfs mount` commands that start them."""
+    target = os.fsencode(str(mountpoint))
+    return [pid for pid, arguments in process_command_lines()
+            if b"mount" in arguments and target in arguments and any(argument.endswith(b"tensorfs") for argument in arguments[:1])
+            and (launchers or b"--launcher-descriptor" in arguments)]
 
 
 def wait_until(condition, what, limit=60):

@@ -8,10 +8,10 @@ import os
 import pathlib
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
+from conftest import wait_until
 from remote_servers import LOOPBACK, Nginx, start_on_free_port, stop
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -186,16 +186,18 @@ class Olah:
         self.output = open(self.workdir / "olah.log", "wb")
         self.port, self.process = start_on_free_port(lambda port: self._start(port, mirrors), "olah")
         probe = f"{self.endpoint}/api/models/{next(iter(repositories))}/revision/main"
-        deadline = time.monotonic() + 60
-        while True:
+
+        def answers_or_exited():
+            if self.process.poll() is not None:
+                return True
             try:
                 with urllib.request.urlopen(probe, timeout=5) as answer:
-                    if answer.status == 200:
-                        break
+                    return answer.status == 200
             except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < deadline and self.process.poll() is None, "olah did not answer"
-            time.sleep(0.2)
+                return False
+
+        wait_until(answers_or_exited, "olah answers")
+        assert self.process.poll() is None, f"olah exited ({self.process.returncode}) before it answered; see {self.workdir / 'olah.log'}"
 
     def _start(self, port, mirrors):
         config = self.workdir / "olah.toml"

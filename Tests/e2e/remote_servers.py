@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import tensor_path, wait_until
+from conftest import daemons_serving, process_command_lines, tensor_path, wait_until
 
 LOOPBACK = "127.0.0.1"
 
@@ -202,6 +202,11 @@ class Moto:
         stop(self.process)
 
 
+# Seconds for which a daemon fails a range that just failed again at once (so that the kernel's
+# own retry of a read does not wait a timeout out twice); after them, a read tries anew.
+FAILURE_MEMORY = 2
+
+
 class FaultProxy:
     """An HTTP proxy in front of an upstream server that misbehaves on demand: it answers a
     status (503 SlowDown, say) to the next N requests, drops the connection in the middle of a
@@ -327,6 +332,26 @@ def no_proxies(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                 "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                 "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+@pytest.fixture
+def clean_aws_environment(monkeypatch, tmp_path):
+    """No AWS setting of the machine reaches tensorfs: every AWS variable is cleared, and HOME
+    is an empty directory so that no profile of the machine's user leaks in."""
+    for name in AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def use_moto(monkeypatch, server, key_id="test", secret="test"):
+    """Points the AWS tools and tensorfs at the Moto `server`, with these credentials."""
+    for name, value in server.environment(key_id, secret).items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(scope="session")
 def nginx(tmp_path_factory):
     server = Nginx(tmp_path_factory.mktemp("nginx"))
@@ -382,15 +407,8 @@ def shard_model(source, directory, shard_count):
 
 def daemon_command_lines():
     """The command lines of running mount daemons."""
-    lines = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            words = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"tensorfs" in word for word in words[:1]) and b"--launcher-descriptor" in words:
-            lines.append(b" ".join(words).decode(errors="replace"))
-    return lines
+    return [b" ".join(words).decode(errors="replace") for _, words in process_command_lines()
+            if any(b"tensorfs" in word for word in words[:1]) and b"--launcher-descriptor" in words]
 
 
 def replace_published(path, tensors):
@@ -421,4 +439,4 @@ def fill_cache(mounts, url, options, tensors):
     mountpoint = mounts.mount(url, options=options)
     read_all(mountpoint, tensors)
     mounts.unmount(mountpoint)
-    wait_until(lambda: not any(str(mountpoint) in line for line in daemon_command_lines()), "the daemon has exited", limit=30)
+    wait_until(lambda: not daemons_serving(mountpoint), "the daemon has exited", limit=30)

@@ -2,7 +2,6 @@
 done and a request served), to its caller and to systemd (sd_notify); a daemon that fails before
 that, or whose launcher goes away, leaves nothing mounted."""
 import os
-import pathlib
 import pty
 import select
 import signal
@@ -95,7 +94,7 @@ def test_a_daemon_whose_launcher_is_killed_while_it_loads_ends_and_mounts_nothin
                                  silent_server.url("m.safetensors"), mountpoint],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: background_daemons(mountpoint), "the daemon has started")
+        wait_until(lambda: daemons_serving(mountpoint, launchers=False), "the daemon has started")
         launcher.kill()
         launcher.wait(timeout=60)
         wait_until(lambda: not daemons_serving(mountpoint), "the daemon has ended")
@@ -116,7 +115,7 @@ def test_a_daemon_whose_launcher_is_killed_after_it_mounted_but_before_it_answer
     try:
         wait_until(lambda: is_mounted(mountpoint), "the daemon has mounted")
         [launcher] = children(traced.pid)
-        assert background_daemons(mountpoint) == children(launcher)
+        assert daemons_serving(mountpoint, launchers=False) == children(launcher)
         os.kill(launcher, signal.SIGKILL)
         wait_until(lambda: not is_mounted(mountpoint) and not daemons_serving(mountpoint), "the daemon has unmounted and ended")
         traced.wait(timeout=60)
@@ -125,11 +124,6 @@ def test_a_daemon_whose_launcher_is_killed_after_it_mounted_but_before_it_answer
             traced.kill()
     assert "nobody waits for the mount any more; unmounting" in log.read_text()
     assert_nothing_left(mountpoint)
-
-
-def background_daemons(mountpoint):
-    """The daemons (not their launchers) serving `mountpoint`."""
-    return [pid for pid in daemons_serving(mountpoint) if b"--launcher-descriptor" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def children(pid):

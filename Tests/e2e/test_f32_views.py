@@ -178,9 +178,8 @@ def test_a_rank_holds_its_slice_of_the_dequantized_weight_whether_or_not_its_cut
 
 def test_a_scale_of_the_wrong_shape_refuses_the_mount_naming_the_file_and_tensors(mounts, tmp_path):
     deepseek_checkpoint(tmp_path / "model", weight_scale_shape=(2, 4))
+    result = mounts.attempt(tmp_path / "model", options=F32_VIEWS)
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", *F32_VIEWS, tmp_path / "model", mountpoint)
     assert_one_line_failure(result, "model-00001-of-00002.safetensors: tensor `model.layers.0.mlp.gate_proj.weight` (F8_E4M3 [300,400])",
                             "its scale `model.layers.0.mlp.gate_proj.weight_scale_inv` (in model-00002-of-00002.safetensors) has shape [2,4]",
                             "[3,4] (one per 128x128 block, from config.json's quantization_config.weight_block_size)")
@@ -191,9 +190,8 @@ def test_a_scale_of_the_wrong_shape_refuses_the_mount_naming_the_file_and_tensor
 
 def test_block_scales_without_a_config_are_refused_saying_so(mounts, tmp_path):
     deepseek_checkpoint(tmp_path / "model", config=False)
+    result = mounts.attempt(tmp_path / "model", options=F32_VIEWS)
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", *F32_VIEWS, tmp_path / "model", mountpoint)
     assert_one_line_failure(result, "one per block (but the model has no config.json to give a block size: mount the model's directory, which brings it along)")
     assert_nothing_left(mountpoint)
 

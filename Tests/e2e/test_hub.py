@@ -211,12 +211,10 @@ def test_a_whole_snapshot_in_the_local_cache_mounts_offline_with_the_hub_unreach
     assert_nothing_left(tmp_path / "mnt")
 
 
-def test_olah_which_ignores_ranges_serves_a_mount_that_sentence_transformers_loads(mounts, olah, monkeypatch, tmp_path, tensorfs_bin):
+def test_olah_which_ignores_ranges_serves_a_mount_that_sentence_transformers_loads(mounts, olah, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_ENDPOINT", olah.endpoint)
-    (tmp_path / "first").mkdir()
-    result = run(tensorfs_bin, "mount", "--cache-dir", tmp_path / "cache", "hf://org/minilm", tmp_path / "first", timeout=300)
+    result = mounts.attempt("hf://org/minilm", options=["--cache-dir", tmp_path / "cache"], name="first", timeout=300)
     assert result.returncode == 0, result.stderr
-    mounts.active.append(tmp_path / "first")
     warnings = result.stderr.splitlines()
     assert len(warnings) == 1 and "ignores byte ranges" in warnings[0], result.stderr
     assert_a_model_directory(tmp_path / "first", SAMPLE_DIRECTORY)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLE_MODEL, assert_nothing_left, assert_one_line_failure, run, write_model
-from remote_servers import moto, no_proxies, shard_model  # noqa: F401 (fixtures)
+from remote_servers import clean_aws_environment, moto, no_proxies, shard_model, use_moto  # noqa: F401 (fixtures)
 from system_setup import as_user, ordinary_user, shared_directory  # noqa: F401 (fixtures)
 
 SAMPLE_DIRECTORY = SAMPLE_MODEL.parent
@@ -142,15 +142,13 @@ def test_a_revision_chooses_among_several_snapshots(mounts, sharded_directory, t
     assert (mountpoint / "config.json").read_bytes() == (SAMPLE_DIRECTORY / "config.json").read_bytes()
 
 
-def test_an_s3_prefix_holding_a_model_directory_is_one(mounts, moto, sharded_directory, monkeypatch, tmp_path):
+def test_an_s3_prefix_holding_a_model_directory_is_one(mounts, moto, clean_aws_environment, sharded_directory, monkeypatch):
     s3 = moto.client()
     s3.create_bucket(Bucket="directories")
     for path in sharded_directory.rglob("*"):
         if path.is_file():
             s3.upload_file(str(path), "directories", f"minilm/{path.relative_to(sharded_directory)}")
-    for name, value in moto.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    use_moto(monkeypatch, moto)
     assert_a_model_directory(mounts.mount("s3://directories/minilm/"), SAMPLE_DIRECTORY)
 
 

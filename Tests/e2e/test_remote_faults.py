@@ -9,21 +9,15 @@ import numpy as np
 import pytest
 
 from conftest import is_mounted, run, tensor_path
-from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model, replace_published  # noqa: F401 (fixtures)
+from remote_servers import FAILURE_MEMORY, fault_proxy, nginx, no_proxies, publish_random_model, read_all, replace_published  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
-FAILURE_MEMORY = 2
 
 
 @pytest.fixture
 def model(nginx, tmp_path):
     """A model of a few large tensors, published on nginx; returns (name, tensors)."""
     return publish_random_model(nginx, f"faults/{tmp_path.name}.safetensors", "layer", count=3, size=6 * MiB, step=4099, seed=7)
-
-
-def assert_reads_back(mountpoint, tensors):
-    for name, array in tensors.items():
-        assert tensor_path(mountpoint, name).read_bytes() == array.tobytes(), name
 
 
 def test_throttling_and_server_errors_are_retried(mounts, fault_proxy, model):
@@ -33,7 +27,7 @@ def test_throttling_and_server_errors_are_retried(mounts, fault_proxy, model):
     fault_proxy.fail_next(2, status=503)
     fault_proxy.fail_next(1, status=500)
     fault_proxy.fail_next(1, status=429)
-    assert_reads_back(mountpoint, tensors)
+    read_all(mountpoint, tensors)
 
 
 def test_a_connection_dropped_in_the_middle_of_a_body_resumes_where_it_broke(mounts, fault_proxy, model):
@@ -41,7 +35,7 @@ def test_a_connection_dropped_in_the_middle_of_a_body_resumes_where_it_broke(mou
     mountpoint = mounts.mount(fault_proxy.url(name), options=["--part-size", "4M"])
     seen_before = len(fault_proxy.seen)
     fault_proxy.drop_next(2, after_bytes=300_000)
-    assert_reads_back(mountpoint, tensors)
+    read_all(mountpoint, tensors)
     ranges = [request["range"] for request in fault_proxy.seen[seen_before:]]
     starts = [int(text.split("=")[1].split("-")[0]) for text in ranges]
     # A resumed request starts 300000 bytes into one of the requests before it.
@@ -53,7 +47,7 @@ def test_a_stalled_response_is_abandoned_and_retried(mounts, fault_proxy, model)
     name, tensors = model
     mountpoint = mounts.mount(fault_proxy.url(name), options=["--stall-timeout", "1"])
     fault_proxy.stall_next(1, seconds=6, after_bytes=1000)
-    assert_reads_back(mountpoint, tensors)
+    read_all(mountpoint, tensors)
 
 
 def test_a_read_that_keeps_failing_gives_eio_and_the_daemon_stays_healthy(mounts, fault_proxy, model, tmp_path):
@@ -70,7 +64,7 @@ def test_a_read_that_keeps_failing_gives_eio_and_the_daemon_stays_healthy(mounts
     # A failed range fails at once for FAILURE_MEMORY seconds (the kernel's own retry of the
     # read must not wait out the timeout again); after that, reads try again.
     time.sleep(FAILURE_MEMORY)
-    assert_reads_back(mountpoint, tensors)
+    read_all(mountpoint, tensors)
 
 
 def test_mounting_through_a_server_that_keeps_failing_fails_with_one_line(tensorfs_bin, fault_proxy, model, tmp_path):
@@ -104,15 +98,13 @@ def test_an_object_that_changes_under_the_mount_gives_eio_and_one_log_line(mount
 
 
 @pytest.mark.parametrize("change, tensor", [("first bytes", "layer.0"), ("size", "layer.2")])
-def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(tensorfs_bin, mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
+def test_without_validators_the_mount_warns_and_pins_the_size_and_first_bytes(mounts, nginx, fault_proxy, model, tmp_path, change, tensor):
     name, _ = model
     fault_proxy.hide_validators = True
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
     log = tmp_path / "daemon.log"
-    result = run(tensorfs_bin, "mount", "--log-file", log, fault_proxy.url(name), mountpoint)
+    result = mounts.attempt(fault_proxy.url(name), options=["--log-file", log])
     assert result.returncode == 0, result.stderr
-    mounts.active.append(mountpoint)
+    mountpoint = tmp_path / "mnt"
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("tensorfs: warning: ") and "neither ETag nor Last-Modified" in lines[0], result.stderr
     assert fault_proxy.url(name) in lines[0]

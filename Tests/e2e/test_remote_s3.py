@@ -7,19 +7,9 @@ import pytest
 
 from conftest import is_mounted, run
 from reference import assert_reads_back
-from remote_servers import Moto, moto, no_proxies, shard_model  # noqa: F401 (fixtures)
+from remote_servers import Moto, clean_aws_environment, moto, no_proxies, shard_model, use_moto  # noqa: F401 (fixtures)
 
-AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                 "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                 "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    # No profile of the machine's user may leak in.
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("clean_aws_environment")
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +26,6 @@ def bucket(moto, sample_model, tmp_path_factory):
         if path.suffix == ".safetensors":
             s3.upload_file(str(path), "models", f"loose shards/{path.name}")
     return "models"
-
-
-def use_moto(monkeypatch, moto):
-    for name, value in moto.environment().items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.mark.parametrize("source", [
@@ -135,16 +120,14 @@ def checking_moto(sample_model):
 
 def test_requests_are_signed_as_s3_checks_them(mounts, checking_moto, sample_model, monkeypatch):
     server, key_id, secret = checking_moto
-    for name, value in server.environment(key_id, secret).items():
-        monkeypatch.setenv(name, value)
+    use_moto(monkeypatch, server, key_id, secret)
     mountpoint = mounts.mount("s3://signed/a dir/model-1.safetensors")
     assert_reads_back(mountpoint, sample_model)
 
 
 def test_a_wrong_secret_fails_with_one_line_that_does_not_show_it(tensorfs_bin, checking_moto, monkeypatch, tmp_path):
     server, key_id, _ = checking_moto
-    for name, value in server.environment(key_id, "not-the-secret-0460").items():
-        monkeypatch.setenv(name, value)
+    use_moto(monkeypatch, server, key_id, "not-the-secret-0460")
     mountpoint = tmp_path / "mnt"
     mountpoint.mkdir()
     result = run(tensorfs_bin, "mount", "s3://signed/a dir/model-1.safetensors", mountpoint)

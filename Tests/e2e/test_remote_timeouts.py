@@ -13,11 +13,10 @@ import time
 import pytest
 
 from conftest import daemons_serving, is_mounted, tensor_path, wait_until
-from remote_servers import fault_proxy, nginx, no_proxies, publish_random_model  # noqa: F401 (fixtures)
+from remote_servers import FAILURE_MEMORY, fault_proxy, nginx, no_proxies, publish_random_model, read_all  # noqa: F401 (fixtures)
 
 MiB = 1 << 20
 PROBE = "bytes=0-262143"
-FAILURE_MEMORY = 2
 
 
 @pytest.fixture
@@ -47,8 +46,7 @@ def test_a_trickling_answer_fails_the_read_with_eio_at_the_read_timeout(mounts, 
     assert "gave up after 1 attempt in 4.0 s" in log.read_text()
     fault_proxy.trickle(None)
     time.sleep(FAILURE_MEMORY)
-    for tensor, array in tensors.items():
-        assert tensor_path(mountpoint, tensor).read_bytes() == array.tobytes(), tensor
+    read_all(mountpoint, tensors)
 
 
 def test_unmount_ends_the_daemon_while_a_worker_waits_on_a_trickling_answer(mounts, fault_proxy, model):

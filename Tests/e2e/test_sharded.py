@@ -267,11 +267,9 @@ def test_oddities_the_hub_loader_accepts_are_warnings_and_the_mount_is_usable(mo
     directory = tmp_path / "model"
     listed = {name: file for name, (file, _) in SMALL.items() if name != "model.layers.0.weight"}
     write_small(directory, weight_map=listed, metadata={"total_size": 1})
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", directory, mountpoint)
+    result = mounts.attempt(directory)
     assert result.returncode == 0, result.stderr
-    mounts.active.append(mountpoint)
+    mountpoint = tmp_path / "mnt"
     warnings = result.stderr.splitlines()
     assert len(warnings) == 2, result.stderr
     assert warnings[0].startswith("tensorfs: warning: ") and "1 tensor in the shards is missing from the weight_map (`model.layers.0.weight`)" in warnings[0]
@@ -287,9 +285,8 @@ def test_oddities_the_hub_loader_accepts_are_warnings_and_the_mount_is_usable(mo
 def test_unrelated_models_that_collide_are_refused_with_a_hint_then_mount_apart(mounts, tmp_path):
     first = write_model(tmp_path / "bert.safetensors", {"encoder.weight": np.ones(3, np.float32)})
     second = write_model(tmp_path / "gpt/model.safetensors", {"encoder.weight": np.zeros(5, np.float16), "head": np.ones(1, np.int8)})
+    result = mounts.attempt(first, second.parent)
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", first, second.parent, mountpoint)
     assert result.returncode != 0
     assert result.stderr.splitlines() == [
         f"tensorfs: {second}: tensor `encoder.weight` is also in {first}; to mount each SOURCE in a directory of its own, add --separate"

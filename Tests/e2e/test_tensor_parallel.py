@@ -121,9 +121,8 @@ def test_uneven_dimensions_are_refused_naming_the_tensor(mounts, tmp_path):
         "model.embed_tokens.weight": np.arange(10 * 4, dtype=np.float32).reshape(10, 4),
         "model.norm.weight": np.ones(4, np.float32),
     })
+    result = mounts.attempt(model, options=["--tp", "4"])
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", "--tp", "4", model, mountpoint)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -187,9 +186,8 @@ def test_thousands_of_ranks_cost_the_daemon_no_memory_per_rank(daemons, tmp_path
 def test_sub_byte_cuts_inside_a_byte_are_refused(mounts, tmp_path, dtype, shape, rule, message):
     raw = bytes(int(np.prod(shape)) * BITS[dtype] // 8)
     model = write_raw_model(tmp_path / "model.safetensors", [("x", dtype, shape, raw)])
+    result = mounts.attempt(model, options=["--tp", "2", "--tp-rule", rule])
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", "--tp", "2", "--tp-rule", rule, model, mountpoint)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"tensorfs: model.safetensors: tensor `x` ({dtype} [{', '.join(map(str, shape))}]), matched by rule `{rule}` (--tp-rule), {message}"]
     assert not is_mounted(mountpoint)
@@ -202,9 +200,8 @@ def test_sub_byte_cuts_inside_a_byte_are_refused(mounts, tmp_path, dtype, shape,
 def test_a_bad_rules_file_fails_with_its_line(mounts, tmp_path, sample_model, text, message):
     rules = tmp_path / "rules.txt"
     rules.write_text(text)
+    result = mounts.attempt(sample_model, options=["--tp", "2", "--tp-rules", rules])
     mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    result = run(mounts.bin, "mount", "--tp", "2", "--tp-rules", rules, sample_model, mountpoint)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tensorfs: ") and message in lines[0], result.stderr

@@ -30,23 +30,7 @@ import Testing
     private func fast() -> ScriptedTransport { server(waitMicroseconds: 20, bytesPerMicrosecond: 1000) }
 
     private func open(over transport: any Transport) throws -> any ByteSource {
-        var settings = RemoteSettings(environment: [:])
-        settings.partSize = part
-        settings.randomReadSize = 16 * Self.KiB
-        settings.memoryBudget = budget
-        settings.headerProbeSize = 4096
-        let context = try RemoteContext(settings: settings, log: .disabled, transport: transport)
-        let endpoint = HTTPObjectEndpoint(url: try RemoteURL(parsing: "http://h.example/m.safetensors"), headers: [])
-        return try RemoteObjectSource.open(endpoint, context: context)
-    }
-
-    private func read(_ source: any ByteSource, _ range: ByteRange) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(range.count))
-        let result = bytes.withUnsafeMutableBytes { buffer in
-            Result { () throws(ByteSourceError) in try source.copyBytes(in: range, into: buffer) }
-        }
-        try result.get()
-        return bytes
+        try openScriptedObject(over: transport, partSize: part, randomReadSize: 16 * Self.KiB, memoryBudget: budget).source
     }
 
     /// The ranges asked for after the mount's probe.
@@ -59,7 +43,7 @@ import Testing
         for offset in stride(from: 0, to: UInt64(object.count), by: Int(16 * Self.KiB)) {
             before(offset)
             let range = ByteRange(start: offset, end: offset + 16 * Self.KiB)
-            #expect(try read(source, range) == Array(object[Int(range.start)..<Int(range.end)]))
+            #expect(try copiedBytes(source, range) == Array(object[Int(range.start)..<Int(range.end)]))
         }
     }
 
@@ -84,7 +68,7 @@ import Testing
         let transport = fast()
         let source = try open(over: transport)
         for offset in stride(from: 0, to: part, by: Int(16 * Self.KiB)) {
-            _ = try read(source, ByteRange(start: offset, end: offset + 16 * Self.KiB))
+            _ = try copiedBytes(source, ByteRange(start: offset, end: offset + 16 * Self.KiB))
         }
         let requests = dataRequests(transport)
         #expect(requests.first == ByteRange(start: 0, end: part))
@@ -95,7 +79,7 @@ import Testing
         let transport = slowPerRequest()
         let source = try open(over: transport)
         for offset: UInt64 in [1_000_000, 3_000_000, 2_000_000, 500_000] {
-            #expect(try read(source, ByteRange(start: offset, end: offset + 100)) == Array(object[Int(offset)..<Int(offset) + 100]))
+            #expect(try copiedBytes(source, ByteRange(start: offset, end: offset + 100)) == Array(object[Int(offset)..<Int(offset) + 100]))
         }
         let requests = dataRequests(transport)
         #expect(requests.count == 4)

@@ -26,31 +26,16 @@ import Testing
     }
 
     private func open(_ server: Server) throws -> (source: RemoteObjectSource, context: RemoteContext, transport: ScriptedTransport) {
-        var settings = RemoteSettings(environment: [:])
-        settings.partSize = 64 << 10
-        settings.randomReadSize = 64 << 10
-        settings.memoryBudget = 1 << 20
-        settings.headerProbeSize = 4096
         let transport = ScriptedTransport { server.answer($0) }
-        let context = try RemoteContext(settings: settings, log: .disabled, transport: transport)
-        let endpoint = HTTPObjectEndpoint(url: try RemoteURL(parsing: "http://h.example/m.safetensors"), headers: [])
-        return (try #require(try RemoteObjectSource.open(endpoint, context: context) as? RemoteObjectSource), context, transport)
-    }
-
-    private func read(_ source: RemoteObjectSource, _ range: ByteRange) throws(ByteSourceError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(range.count))
-        let result = bytes.withUnsafeMutableBytes { buffer in
-            Result { () throws(ByteSourceError) in try source.copyBytes(in: range, into: buffer) }
-        }
-        try result.get()
-        return bytes
+        let (source, context) = try openScriptedObject(over: transport, partSize: 64 << 10, randomReadSize: 64 << 10, memoryBudget: 1 << 20)
+        return (try #require(source as? RemoteObjectSource), context, transport)
     }
 
     @Test func readsComeThroughThePartsByteForByte() throws {
         let object = patternBytes(300_000)
         let (source, context, transport) = try open(Server(object))
         #expect(source.size == 300_000 && context.warnings.isEmpty)
-        #expect(try read(source, ByteRange(start: 1000, end: 200_000)) == Array(object[1000..<200_000]))
+        #expect(try copiedBytes(source, ByteRange(start: 1000, end: 200_000)) == Array(object[1000..<200_000]))
         #expect(try source.copyBytes(in: ByteRange(start: 10, end: 20)) == Array(object[10..<20]))
         #expect(transport.sent.allSatisfy { $0.request.range!.count <= 64 << 10 || $0.request.range!.start == 0 })
     }
@@ -59,10 +44,10 @@ import Testing
         let server = Server(patternBytes(300_000))
         let (source, _, transport) = try open(server)
         server.failing.withLock { $0 = true }
-        #expect(throws: ByteSourceError.self) { try read(source, ByteRange(start: 100_000, end: 100_100)) }
+        #expect(throws: ByteSourceError.self) { try copiedBytes(source, ByteRange(start: 100_000, end: 100_100)) }
         let asked = transport.sent.count
         server.failing.withLock { $0 = false }
-        let error = #expect(throws: ByteSourceError.self) { try read(source, ByteRange(start: 100_050, end: 100_060)) }
+        let error = #expect(throws: ByteSourceError.self) { try copiedBytes(source, ByteRange(start: 100_050, end: 100_060)) }
         #expect(error?.description.contains("404") == true)
         #expect(transport.sent.count == asked)
     }
@@ -74,9 +59,9 @@ import Testing
         #expect(context.warnings.count == 1)
         #expect(context.warnings.first?.contains("http://h.example/m.safetensors: the server sends neither ETag nor Last-Modified") == true)
         server.bytes.withLock { $0[100] ^= 0xFF }
-        let error = #expect(throws: ByteSourceError.self) { try read(source, ByteRange(start: 50, end: 5000)) }
+        let error = #expect(throws: ByteSourceError.self) { try copiedBytes(source, ByteRange(start: 50, end: 5000)) }
         #expect(error?.description.contains("changed while mounted") == true)
-        let later = #expect(throws: ByteSourceError.self) { try read(source, ByteRange(start: 200_000, end: 200_100)) }
+        let later = #expect(throws: ByteSourceError.self) { try copiedBytes(source, ByteRange(start: 200_000, end: 200_100)) }
         #expect(later?.description.contains("changed while mounted") == true, "a change is remembered")
     }
 
@@ -84,7 +69,7 @@ import Testing
         let server = Server(patternBytes(300_000), validators: [])
         let (source, _, _) = try open(server)
         server.bytes.withLock { $0 += [0] }
-        let error = #expect(throws: ByteSourceError.self) { try read(source, ByteRange(start: 200_000, end: 200_100)) }
+        let error = #expect(throws: ByteSourceError.self) { try copiedBytes(source, ByteRange(start: 200_000, end: 200_100)) }
         #expect(error?.description.contains("300001") == true)
     }
 }

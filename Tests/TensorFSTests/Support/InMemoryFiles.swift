@@ -101,11 +101,14 @@ struct CraftedTensor {
     var name: String
     var dtype: DType
     var shape: [UInt64]
+    /// The tensor's bytes; without them, the file's builder fills in a pattern.
+    var data: [UInt8]?
 
-    init(_ name: String, _ dtype: DType = .f32, _ shape: [UInt64] = [2]) {
+    init(_ name: String, _ dtype: DType = .f32, _ shape: [UInt64] = [2], data: [UInt8]? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
+        self.data = data
     }
 
     var byteCount: Int {
@@ -120,7 +123,7 @@ enum CraftedModel {
         var offset = 0
         let written = tensors.map { tensor in
             defer { offset += tensor.byteCount }
-            let data = (offset..<offset + tensor.byteCount).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7 &+ 1) }
+            let data = tensor.data ?? (offset..<offset + tensor.byteCount).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7 &+ 1) }
             return WrittenTensor(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, data: data)
         }
         return safetensorsFile(written, metadata: metadata)
