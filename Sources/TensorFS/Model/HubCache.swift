@@ -90,17 +90,14 @@ enum HubCache {
             return .failure(SnapshotShortfall(description: "the file \(quoted(file)) of the snapshot \(snapshot) is not whole (a link to a blob that is not there: an interrupted download?)"))
         }
         let topFiles = Set(files.filter { !$0.contains("/") })
-        let indexes = topFiles.filter { $0.hasSuffix(".safetensors.index.json") }
-        let index = indexes.contains(ModelLoader.indexFileName) ? ModelLoader.indexFileName : indexes.count == 1 ? indexes.first : nil
-        guard let index else {
+        // Several indexes are for the planning to refuse, naming them.
+        guard let index = try? ModelLoader.indexName(in: mounted, entries: Array(topFiles)) else {
             return topFiles.contains(where: { $0.hasSuffix(".safetensors") })
                 ? .success(mounted)
                 : .failure(SnapshotShortfall(description: "the snapshot \(mounted) holds no .safetensors weights"))
         }
         let shown = LocalPath.join(mounted, index)
-        guard let source = try? MappedFile(path: shown, displayName: shown), source.size <= ModelLoader.maximumIndexSize,
-              let json = try? source.copyBytes(in: ByteRange(start: 0, end: source.size)),
-              let parsed = try? json.withUnsafeBufferPointer({ (text) throws(SafetensorsError) -> ShardIndex in try ShardIndex(json: UnsafeRawBufferPointer(text), file: shown) }) else {
+        guard let parsed = try? ModelLoader.readIndex(at: shown, locator: LocalFiles()) else {
             return .failure(SnapshotShortfall(description: "the index \(shown) in the local cache cannot be read"))
         }
         if let missing = parsed.shardFiles.first(where: { !topFiles.contains($0) && (try? LocalPath.kind(of: LocalPath.join(mounted, $0))) != .file }) {

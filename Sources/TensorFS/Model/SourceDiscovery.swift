@@ -40,7 +40,7 @@ extension ModelLoader {
                 return try plan(HubCache.snapshot(of: source, revision: options.revision), readingAheadInto: &readAhead)
             }
             var plan: SourcePlan
-            if let indexName = try indexName(in: shown, entries: entries) {
+            if let indexName = try Self.indexName(in: shown, entries: entries) {
                 let siblings = localSafetensorsFiles(in: source, entries: entries, locator: locator)
                 plan = try planIndex(at: LocalPath.join(source, indexName), locator: locator, readingAhead: siblings, into: &readAhead)
             } else {
@@ -82,7 +82,7 @@ extension ModelLoader {
 
     /// The index a directory stands for: `model.safetensors.index.json`, else its only
     /// `*.safetensors.index.json`; nil when it has none.
-    private func indexName(in directory: String, entries: [String]) throws(ModelError) -> String? {
+    static func indexName(in directory: String, entries: [String]) throws(ModelError) -> String? {
         if entries.contains(ModelLoader.indexFileName) { return ModelLoader.indexFileName }
         let indexes = entries.filter { $0.hasSuffix(".safetensors.index.json") }
         guard indexes.count <= 1 else {
@@ -93,7 +93,7 @@ extension ModelLoader {
 
     private func planIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> SourcePlan {
         let shown = locator.displayName(of: location)
-        let index = try readIndex(at: location, locator: locator)
+        let index = try Self.readIndex(at: location, locator: locator)
         guard !index.shardFiles.isEmpty else {
             throw .inconsistent(file: shown, reason: "the weight_map lists no tensors")
         }
@@ -116,7 +116,8 @@ extension ModelLoader {
             root: modelRoot(ofDirectory: LocalPath.parent(location), locator: locator))])
     }
 
-    private func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
+    /// The index at `location`, read whole (up to `maximumIndexSize`) and parsed.
+    static func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
         let shown = locator.displayName(of: location)
         let source = try locator.open(location, displayName: shown)
         guard source.size <= ModelLoader.maximumIndexSize else {
