@@ -16,6 +16,8 @@ public final class RemoteContext: Sendable {
     let wholeObjects: WholeObjects
     /// The Hugging Face settings and the listings of `hf://` repositories.
     let hubResolver: HubResolver
+    /// The listings of `s3://` prefixes.
+    let s3Listings = S3PrefixListings()
     private let objectCount = Mutex(0)
     private let startedTransport = Mutex<(any Transport)?>(nil)
     private let abandonCondition = LockedValue<(@Sendable () -> Bool)?>(nil)

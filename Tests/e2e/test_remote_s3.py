@@ -40,6 +40,35 @@ def test_an_s3_source_reads_back_byte_identical(mounts, moto, bucket, sample_mod
     assert_reads_back(mountpoint, sample_model)
 
 
+@pytest.fixture(scope="module")
+def logged_moto(sample_model, tmp_path_factory):
+    """A moto server that logs every request, with the sample model sharded under a prefix."""
+    server = Moto(request_log=tmp_path_factory.mktemp("moto-log") / "requests.jsonl")
+    try:
+        s3 = server.client()
+        s3.create_bucket(Bucket="logged")
+        sharded = tmp_path_factory.mktemp("logged-sharded")
+        shard_model(sample_model, sharded, 3)
+        for path in sharded.iterdir():
+            s3.upload_file(str(path), "logged", f"sharded/{path.name}")
+            if path.suffix == ".safetensors":
+                s3.upload_file(str(path), "logged", f"loose shards/{path.name}")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("source", ["s3://logged/sharded/", "s3://logged/loose shards/"])
+def test_a_prefix_is_listed_once_while_mounting(mounts, logged_moto, sample_model, monkeypatch, source):
+    """The entries of the directory and its companion files come from one listing."""
+    use_moto(monkeypatch, logged_moto)
+    logged_moto.clear_log()
+    mountpoint = mounts.mount(source)
+    listings = [r for r in logged_moto.requests() if r["method"] == "GET" and r["uri"].rstrip("/") == "/logged"]
+    assert len(listings) == 1, logged_moto.requests()
+    assert_reads_back(mountpoint, sample_model)
+
+
 def test_inspect_lists_an_s3_model_as_it_lists_the_local_file(tensorfs_bin, moto, bucket, sample_model, monkeypatch):
     use_moto(monkeypatch, moto)
     remote = run(tensorfs_bin, "inspect", "--json", "s3://models/single/model.safetensors", check=True)

@@ -13,7 +13,7 @@ struct S3Locator: SourceLocator {
     func kind(of location: String) throws(ModelError) -> LocationKind {
         let parsed = try self.location(location)
         guard parsed.isPrefix else { return .file }
-        let names = try list(parsed, recursive: false)
+        let names = try list(parsed).filter { !$0.contains("/") }
         guard !names.isEmpty else { throw .unusableSource(location, reason: "no objects under this prefix") }
         context.report(.listed(location: location, objects: names.count))
         return .directory(entries: names)
@@ -23,17 +23,21 @@ struct S3Locator: SourceLocator {
     /// them, so nothing is skipped but the objects inside the folders in `skipping`.
     func files(below location: String, skipping: Set<String>) throws(ModelError) -> [String] {
         let prefix = try self.location(location.hasSuffix("/") ? location : location + "/")
-        return try list(prefix, recursive: true).filter { name in
+        return try list(prefix).filter { name in
             !name.split(separator: "/").dropLast().contains { skipping.contains(String($0)) }
         }
     }
 
-    private func list(_ prefix: S3Location, recursive: Bool) throws(ModelError) -> [String] {
-        let listing = S3Listing(settings: try settings(for: prefix.text), transport: context.transport, policy: context.mountPolicy)
-        do {
-            return try listing.names(in: prefix, recursive: recursive)
-        } catch {
-            throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
+    /// Every object below `prefix`, at any depth, listed once per context: `kind` and
+    /// `files(below:)` of one directory share the listing.
+    private func list(_ prefix: S3Location) throws(ModelError) -> [String] {
+        let settings = try settings(for: prefix.text)
+        return try context.s3Listings.names(below: prefix) { () throws(ModelError) -> [String] in
+            do throws(ListingFailure) {
+                return try S3Listing(settings: settings, transport: context.transport, policy: context.mountPolicy).names(in: prefix, recursive: true)
+            } catch {
+                throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
+            }
         }
     }
 

@@ -62,7 +62,7 @@ enum HubCache {
     /// (an index and every shard it names, else `.safetensors` files). Otherwise why not, one
     /// phrase. A snapshot cannot tell which other files the repository holds: a file never
     /// downloaded into it (a tokenizer) is not missed.
-    static func completeSnapshot(for query: HubCacheQuery) -> Result<String, SnapshotShortfall> {
+    static func completeSnapshot(for query: HubCacheQuery) -> Result<CheckedSnapshot, SnapshotShortfall> {
         let folder = LocalPath.join(query.cacheDirectory, query.repositoryFolder)
         guard let repository = try? OpenDirectory.open(folder) else {
             return .failure(SnapshotShortfall(description: "the local cache \(query.cacheDirectory) holds no \(query.repositoryFolder)"))
@@ -81,7 +81,7 @@ enum HubCache {
         let mounted = query.subfolder.isEmpty ? snapshot : LocalPath.join(snapshot, query.subfolder)
         let files: [String]
         do {
-            if try LocalPath.kind(of: mounted) == .file { return .success(mounted) }
+            if try LocalPath.kind(of: mounted) == .file { return .success(CheckedSnapshot(location: mounted)) }
             files = try LocalFiles().files(below: mounted, skipping: CompanionRules.skippedDirectories)
         } catch {
             return .failure(SnapshotShortfall(description: "the snapshot \(snapshot) has no file or folder \(quoted(query.subfolder))"))
@@ -90,23 +90,32 @@ enum HubCache {
             return .failure(SnapshotShortfall(description: "the file \(quoted(file)) of the snapshot \(snapshot) is not whole (a link to a blob that is not there: an interrupted download?)"))
         }
         let topFiles = Set(files.filter { !$0.contains("/") })
-        let indexes = topFiles.filter { $0.hasSuffix(".safetensors.index.json") }
-        let index = indexes.contains(ModelLoader.indexFileName) ? ModelLoader.indexFileName : indexes.count == 1 ? indexes.first : nil
-        guard let index else {
+        // Several indexes are for the planning to refuse, naming them.
+        guard let index = try? ModelLoader.indexName(in: mounted, entries: Array(topFiles)) else {
             return topFiles.contains(where: { $0.hasSuffix(".safetensors") })
-                ? .success(mounted)
+                ? .success(CheckedSnapshot(location: mounted, files: files))
                 : .failure(SnapshotShortfall(description: "the snapshot \(mounted) holds no .safetensors weights"))
         }
         let shown = LocalPath.join(mounted, index)
-        guard let source = try? MappedFile(path: shown, displayName: shown), source.size <= ModelLoader.maximumIndexSize,
-              let json = try? source.copyBytes(in: ByteRange(start: 0, end: source.size)),
-              let parsed = try? json.withUnsafeBufferPointer({ (text) throws(SafetensorsError) -> ShardIndex in try ShardIndex(json: UnsafeRawBufferPointer(text), file: shown) }) else {
+        guard let parsed = try? ModelLoader.readIndex(at: shown, locator: LocalFiles()) else {
             return .failure(SnapshotShortfall(description: "the index \(shown) in the local cache cannot be read"))
         }
         if let missing = parsed.shardFiles.first(where: { !topFiles.contains($0) && (try? LocalPath.kind(of: LocalPath.join(mounted, $0))) != .file }) {
             return .failure(SnapshotShortfall(description: "the snapshot \(mounted) lacks the shard \(quoted(missing)) its index names"))
         }
-        return .success(mounted)
+        return .success(CheckedSnapshot(location: mounted, files: files, index: (shown, parsed)))
+    }
+
+    /// A snapshot (or a folder or file of it) whole enough to mount, with what checking it
+    /// found, for the planning to use rather than find again.
+    struct CheckedSnapshot {
+        /// The snapshot folder, or the folder or file of it asked for.
+        var location: String
+        /// For a folder, the files below it as its companions are listed
+        /// (`LocalFiles().files(below:skipping:)` with the skipped directories).
+        var files: [String]? = nil
+        /// For a folder with an index, the index's location and what it says.
+        var index: (location: String, index: ShardIndex)? = nil
     }
 
     /// Why a snapshot in the local cache is not enough to mount: one phrase.

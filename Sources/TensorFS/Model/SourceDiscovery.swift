@@ -7,8 +7,9 @@ import SafetensorsFormat
 extension ModelLoader {
     /// Looks at one SOURCE and lists the files, index and companion files it stands for. While
     /// an index of a local directory is read, the headers of the directory's `.safetensors`
-    /// files are read into `readAhead` on the other cores.
-    func plan(_ source: String, readingAheadInto readAhead: inout ReadAhead) throws(ModelError) -> SourcePlan {
+    /// files are read into `readAhead` on the other cores. A snapshot of the local Hugging Face
+    /// cache comes `checked`: its files are not listed, nor its index read, again.
+    func plan(_ source: String, readingAheadInto readAhead: inout ReadAhead, checked: HubCache.CheckedSnapshot? = nil) throws(ModelError) -> SourcePlan {
         let locator = locator(for: source)
         let shown = locator.displayName(of: source)
         if let query = try locator.hubCacheQuery(for: source) {
@@ -17,7 +18,7 @@ extension ModelLoader {
             }
             switch HubCache.completeSnapshot(for: query) {
             case .success(let snapshot):
-                return try plan(snapshot, readingAheadInto: &readAhead)
+                return try plan(snapshot.location, readingAheadInto: &readAhead, checked: snapshot)
             case .failure(let shortfall) where query.offline:
                 throw .unusableSource(shown, reason: "HF_HUB_OFFLINE is set, and \(shortfall)")
             case .failure:
@@ -40,9 +41,9 @@ extension ModelLoader {
                 return try plan(HubCache.snapshot(of: source, revision: options.revision), readingAheadInto: &readAhead)
             }
             var plan: SourcePlan
-            if let indexName = try indexName(in: shown, entries: entries) {
+            if let indexName = try Self.indexName(in: shown, entries: entries) {
                 let siblings = localSafetensorsFiles(in: source, entries: entries, locator: locator)
-                plan = try planIndex(at: LocalPath.join(source, indexName), locator: locator, readingAhead: siblings, into: &readAhead)
+                plan = try planIndex(at: LocalPath.join(source, indexName), locator: locator, read: checked?.index, readingAhead: siblings, into: &readAhead)
             } else {
                 let files = entries.filter { $0.hasSuffix(".safetensors") }
                 guard !files.isEmpty else {
@@ -57,15 +58,22 @@ extension ModelLoader {
             }
             // An index's planning already found where the directory really is.
             let root = plan.indexes.first?.root ?? modelRoot(ofDirectory: source, locator: locator)
-            try planCompanions(of: source, root: root, locator: locator, into: &plan)
+            try planCompanions(of: source, root: root, locator: locator, listed: checked?.files, into: &plan)
             return plan
         }
     }
 
     /// Adds the companion files of directory `source` to `plan`: every file below it that the
-    /// rules let through, to be shown at the same path; each must lie inside `root`.
-    private func planCompanions(of source: String, root: String?, locator: any SourceLocator, into plan: inout SourcePlan) throws(ModelError) {
-        for path in try locator.files(below: source, skipping: CompanionRules.skippedDirectories) {
+    /// rules let through, to be shown at the same path; each must lie inside `root`. The files
+    /// below it are `listed` already, or listed here.
+    private func planCompanions(of source: String, root: String?, locator: any SourceLocator, listed: [String]?, into plan: inout SourcePlan) throws(ModelError) {
+        let files: [String]
+        if let listed {
+            files = listed
+        } else {
+            files = try locator.files(below: source, skipping: CompanionRules.skippedDirectories)
+        }
+        for path in files {
             let location = locator.sibling(of: LocalPath.join(source, "-"), relativePath: path)
             switch CompanionRules.exclusion(of: path, includesOtherWeights: options.includesOtherWeights) {
             case nil:
@@ -82,7 +90,7 @@ extension ModelLoader {
 
     /// The index a directory stands for: `model.safetensors.index.json`, else its only
     /// `*.safetensors.index.json`; nil when it has none.
-    private func indexName(in directory: String, entries: [String]) throws(ModelError) -> String? {
+    static func indexName(in directory: String, entries: [String]) throws(ModelError) -> String? {
         if entries.contains(ModelLoader.indexFileName) { return ModelLoader.indexFileName }
         let indexes = entries.filter { $0.hasSuffix(".safetensors.index.json") }
         guard indexes.count <= 1 else {
@@ -91,9 +99,15 @@ extension ModelLoader {
         return indexes.first
     }
 
-    private func planIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> SourcePlan {
+    /// Plans the index at `location`, which is read unless it is the one `read` already.
+    private func planIndex(at location: String, locator: any SourceLocator, read: (location: String, index: ShardIndex)?) throws(ModelError) -> SourcePlan {
         let shown = locator.displayName(of: location)
-        let index = try readIndex(at: location, locator: locator)
+        let index: ShardIndex
+        if let read, read.location == location {
+            index = read.index
+        } else {
+            index = try Self.readIndex(at: location, locator: locator)
+        }
         guard !index.shardFiles.isEmpty else {
             throw .inconsistent(file: shown, reason: "the weight_map lists no tensors")
         }
@@ -116,7 +130,8 @@ extension ModelLoader {
             root: modelRoot(ofDirectory: LocalPath.parent(location), locator: locator))])
     }
 
-    private func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
+    /// The index at `location`, read whole (up to `maximumIndexSize`) and parsed.
+    static func readIndex(at location: String, locator: any SourceLocator) throws(ModelError) -> ShardIndex {
         let shown = locator.displayName(of: location)
         let source = try locator.open(location, displayName: shown)
         guard source.size <= ModelLoader.maximumIndexSize else {
@@ -157,16 +172,17 @@ extension ModelLoader {
     /// that cannot be read is left out: if the index names it, it is read again, and its error
     /// is the one reported.
     private func planIndex(
-        at location: String, locator: any SourceLocator, readingAhead candidates: [String], into readAhead: inout ReadAhead
+        at location: String, locator: any SourceLocator, read: (location: String, index: ShardIndex)? = nil,
+        readingAhead candidates: [String], into readAhead: inout ReadAhead
     ) throws(ModelError) -> SourcePlan {
-        guard !candidates.isEmpty else { return try planIndex(at: location, locator: locator) }
+        guard !candidates.isEmpty else { return try planIndex(at: location, locator: locator, read: read) }
         enum Work: Sendable { case index, header(String) }
         enum Outcome: Sendable { case plan(SourcePlan), header(String, LoadedHeader?) }
         let loader = self
         let outcomes = try ([Work.index] + candidates.map(Work.header)).parallelMap { (work) throws(ModelError) -> Outcome in
             switch work {
             case .index:
-                return .plan(try loader.planIndex(at: location, locator: locator))
+                return .plan(try loader.planIndex(at: location, locator: locator, read: read))
             case .header(let candidate):
                 let source = try? locator.open(candidate, displayName: locator.displayName(of: candidate))
                 return .header(candidate, source.flatMap { source in (try? loader.readHeader(of: source)).map { LoadedHeader(source: source, header: $0) } })
