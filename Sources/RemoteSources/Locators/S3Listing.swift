@@ -1,4 +1,4 @@
-/// Lists the objects directly under an S3 prefix with ListObjectsV2, page by page.
+/// Lists the objects under an S3 prefix, at any depth, with ListObjectsV2, page by page.
 struct S3Listing {
     let settings: AWSSettings
     let transport: any Transport
@@ -7,14 +7,13 @@ struct S3Listing {
     /// The most pages read (a thousand keys each).
     static let pageLimit = 1000
 
-    /// The names of the objects under `prefix` (its key), relative to it, sorted by their
-    /// bytes: those directly under it, or with `recursive` those at any depth (their names
-    /// holding `/`).
-    func names(in prefix: S3Location, recursive: Bool = false) throws(ListingFailure) -> [String] {
+    /// The names of the objects under `prefix` (its key) at any depth, relative to it (those
+    /// below a folder holding `/`), sorted by their bytes.
+    func names(in prefix: S3Location) throws(ListingFailure) -> [String] {
         var names: [String] = []
         var continuation: String?
         for _ in 0..<Self.pageLimit {
-            let page = try fetchPage(prefix, recursive: recursive, continuation: continuation)
+            let page = try fetchPage(prefix, continuation: continuation)
             let document = Substring(String(decoding: page, as: UTF8.self))
             for entry in XMLElements.contents(of: "Contents", in: document) {
                 guard let key = XMLElements.text(of: "Key", in: entry), key.hasPrefix(prefix.key), key.count > prefix.key.count else { continue }
@@ -31,17 +30,16 @@ struct S3Listing {
 
     /// The query of one ListObjectsV2 request, canonical as Signature Version 4 wants it:
     /// parameters sorted by name, names and values percent-encoded.
-    static func query(prefix: String, recursive: Bool = false, continuation: String?) -> String {
+    static func query(prefix: String, continuation: String?) -> String {
         var parameters = [("list-type", "2"), ("prefix", prefix)]
-        if !recursive { parameters.append(("delimiter", "/")) }
         if let continuation { parameters.append(("continuation-token", continuation)) }
         return parameters.sorted { $0.0 < $1.0 }
             .map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }
             .joined(separator: "&")
     }
 
-    private func fetchPage(_ prefix: S3Location, recursive: Bool, continuation: String?) throws(ListingFailure) -> [UInt8] {
-        let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, recursive: recursive, continuation: continuation))
+    private func fetchPage(_ prefix: S3Location, continuation: String?) throws(ListingFailure) -> [UInt8] {
+        let url = settings.addressing.url(bucket: prefix.bucket, key: "", query: Self.query(prefix: prefix.key, continuation: continuation))
         let page = DocumentFetch(
             endpoint: S3ObjectEndpoint(location: S3Location(bucket: prefix.bucket, key: ""), settings: settings),
             request: S3Requests.signed(url: url, headers: [], range: nil, settings: settings))

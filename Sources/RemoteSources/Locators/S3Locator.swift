@@ -34,7 +34,7 @@ struct S3Locator: SourceLocator {
         let settings = try settings(for: prefix.text)
         return try context.s3Listings.names(below: prefix) { () throws(ModelError) -> [String] in
             do throws(ListingFailure) {
-                return try S3Listing(settings: settings, transport: context.transport, policy: context.mountPolicy).names(in: prefix, recursive: true)
+                return try S3Listing(settings: settings, transport: context.transport, policy: context.mountPolicy).names(in: prefix)
             } catch {
                 throw .unusableSource(prefix.text, reason: "cannot list the prefix: \(error.description)")
             }

@@ -31,8 +31,7 @@ import Testing
     }
 
     @Test func listingQueriesAreCanonical() {
-        #expect(S3Listing.query(prefix: "dir x/", continuation: nil) == "delimiter=%2F&list-type=2&prefix=dir%20x%2F")
-        #expect(S3Listing.query(prefix: "", continuation: "a+b/=") == "continuation-token=a%2Bb%2F%3D&delimiter=%2F&list-type=2&prefix=")
-        #expect(S3Listing.query(prefix: "dir/", recursive: true, continuation: nil) == "list-type=2&prefix=dir%2F")
+        #expect(S3Listing.query(prefix: "dir x/", continuation: nil) == "list-type=2&prefix=dir%20x%2F")
+        #expect(S3Listing.query(prefix: "", continuation: "a+b/=") == "continuation-token=a%2Bb%2F%3D&list-type=2&prefix=")
     }
 }
