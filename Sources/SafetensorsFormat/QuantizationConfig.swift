@@ -27,18 +27,29 @@ public struct QuantizationConfig: Sendable, Hashable {
         case configGroups = "quantization_config.config_groups.*.weights.block_structure"
     }
 
+    /// The block size of block-scaled weights and where the config gives it.
+    public struct BlockScaling: Sendable, Hashable {
+        /// The rows and columns of a block.
+        public var size: BlockSize
+        /// Where in `config.json` the size was found.
+        public var origin: BlockSizeOrigin
+
+        /// Blocks of `size`, found at `origin`.
+        public init(size: BlockSize, origin: BlockSizeOrigin) {
+            self.size = size
+            self.origin = origin
+        }
+    }
+
     /// `quantization_config.quant_method`, when the config names one.
     public var method: String?
     /// The block size of block-scaled weights, when the config gives one.
-    public var blockSize: BlockSize?
-    /// Where the block size came from.
-    public var blockSizeOrigin: BlockSizeOrigin?
+    public var blockScaling: BlockScaling?
 
-    /// A config that says nothing of quantization.
-    public init(method: String? = nil, blockSize: BlockSize? = nil, blockSizeOrigin: BlockSizeOrigin? = nil) {
+    /// A config with `method` and `blockScaling`; by default one that says nothing of quantization.
+    public init(method: String? = nil, blockScaling: BlockScaling? = nil) {
         self.method = method
-        self.blockSize = blockSize
-        self.blockSizeOrigin = blockSizeOrigin
+        self.blockScaling = blockScaling
     }
 
     /// Parses the text of a `config.json` named `file`.
@@ -85,8 +96,8 @@ private struct QuantizationConfigParser {
                 guard parser.scanner.current == UInt8(ascii: "\"") else { return false }
                 config.method = parser.scanner.string(try parser.scanner.scanString())
             case "weight_block_size":
-                config.blockSize = try parser.parseBlockSize(named: "quantization_config.weight_block_size")
-                config.blockSizeOrigin = config.blockSize == nil ? nil : .weightBlockSize
+                config.blockScaling = try parser.parseBlockSize(named: "quantization_config.weight_block_size")
+                    .map { QuantizationConfig.BlockScaling(size: $0, origin: .weightBlockSize) }
             case "config_groups":
                 groupBlocks = try parser.parseGroupBlocks()
             default:
@@ -94,13 +105,12 @@ private struct QuantizationConfigParser {
             }
             return true
         }
-        if config.blockSize == nil, let first = groupBlocks.first(where: { $0 != nil }) {
+        if config.blockScaling == nil, let first = groupBlocks.lazy.compactMap({ $0 }).first {
             guard groupBlocks.allSatisfy({ $0 == nil || $0 == first }) else {
                 let sizes = Set(groupBlocks.compactMap { $0?.description }).sorted().joined(separator: ", ")
                 throw .invalidConfig(reason: "quantization_config.config_groups give different block_structure values (\(sizes)); one block size is needed")
             }
-            config.blockSize = first
-            config.blockSizeOrigin = .configGroups
+            config.blockScaling = QuantizationConfig.BlockScaling(size: first, origin: .configGroups)
         }
         return config
     }

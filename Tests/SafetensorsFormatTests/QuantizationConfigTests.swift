@@ -35,7 +35,7 @@ struct QuantizationConfigTests {
              "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8", "weight_block_size": [128, 128]},
              "torch_dtype": "bfloat16", "tie_word_embeddings": false, "rms_norm_eps": 1e-06}
             """)
-        #expect(config == QuantizationConfig(method: "fp8", blockSize: .init(rows: 128, columns: 128), blockSizeOrigin: .weightBlockSize))
+        #expect(config == QuantizationConfig(method: "fp8", blockScaling: .init(size: .init(rows: 128, columns: 128), origin: .weightBlockSize)))
     }
 
     @Test("a config without quantization, or with a null one, or with a null block size gives no block size")
@@ -54,7 +54,7 @@ struct QuantizationConfigTests {
                                "group_1": {"targets": ["re:.*experts.*"], "weights": {"num_bits": 8, "strategy": "channel", "block_structure": null}},
                                "group_2": {"targets": ["Embedding"], "weights": null}}}}
             """)
-        #expect(config == QuantizationConfig(method: "compressed-tensors", blockSize: .init(rows: 64, columns: 32), blockSizeOrigin: .configGroups))
+        #expect(config == QuantizationConfig(method: "compressed-tensors", blockScaling: .init(size: .init(rows: 64, columns: 32), origin: .configGroups)))
         #expect(rejection(#"{"quantization_config": {"config_groups": {"a": {"weights": {"block_structure": [64, 64]}}, "b": {"weights": {"block_structure": [128, 128]}}}}}"#)?
             .contains("different block_structure values (128x128, 64x64)") == true)
     }
@@ -62,8 +62,7 @@ struct QuantizationConfigTests {
     @Test("weight_block_size wins over the groups' block_structure")
     func weightBlockSizeFirst() throws {
         let config = try parse(#"{"quantization_config": {"config_groups": {"a": {"weights": {"block_structure": [64, 64]}}}, "weight_block_size": [128, 256]}}"#)
-        #expect(config.blockSize == .init(rows: 128, columns: 256))
-        #expect(config.blockSizeOrigin == .weightBlockSize)
+        #expect(config.blockScaling == .init(size: .init(rows: 128, columns: 256), origin: .weightBlockSize))
     }
 
     @Test("a block size that is not two positive integers is refused", arguments: ["[128]", "[128, 128, 1]", "[0, 128]", "[-128, 128]", "[128.0, 128]", "[\"128\", 128]", "128", "{}"])

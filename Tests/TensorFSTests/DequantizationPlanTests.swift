@@ -6,7 +6,7 @@ import Testing
 /// Which scale dequantizes which FP8 weight, and which scales refuse the mount.
 @Suite("dequantization plan")
 struct DequantizationPlanTests {
-    static let blocks = Result<QuantizationConfig?, ModelError>.success(QuantizationConfig(method: "fp8", blockSize: .init(rows: 128, columns: 128), blockSizeOrigin: .weightBlockSize))
+    static let blocks = Result<QuantizationConfig?, ModelError>.success(QuantizationConfig(method: "fp8", blockScaling: .init(size: .init(rows: 128, columns: 128), origin: .weightBlockSize)))
 
     /// The scales planned for a model of `tensors`, as `weight: (scale, granularity)`.
     static func plan(_ tensors: [CraftedTensor], config: Result<QuantizationConfig?, ModelError> = blocks) throws -> [String: String] {

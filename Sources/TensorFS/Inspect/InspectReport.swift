@@ -63,7 +63,7 @@ public struct InspectReport {
             writer.raw("}")
         }
         writer.raw(model.companions.isEmpty ? "]" : "\n]")
-        if let blockSize = scales.config?.blockSize {
+        if let blockSize = scales.config?.blockScaling?.size {
             writer.raw(", \"weight_block_size\": ")
             writer.numbers([blockSize.rows, blockSize.columns])
         }

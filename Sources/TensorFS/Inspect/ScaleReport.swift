@@ -28,7 +28,7 @@ struct ScaleReport {
     }
 
     /// Whether there is anything to say.
-    var isEmpty: Bool { scales.isEmpty && config?.blockSize == nil && problems.isEmpty }
+    var isEmpty: Bool { scales.isEmpty && config?.blockScaling == nil && problems.isEmpty }
 
     /// A table of the scaled tensors among `tensors`, then a line on the block size and the
     /// count of scaled tensors, then the problems.
@@ -45,7 +45,7 @@ struct ScaleReport {
                 lines.append(TextTable(header: ["SCALED TENSOR", "DTYPE", "SCALE", "GRANULARITY", "SCALE SHAPE"], rows: rows, rightAligned: []).text)
             }
         }
-        let block = config?.blockSize.map { "block size \($0) (config.json \(config!.blockSizeOrigin!.rawValue))" } ?? "no block size in config.json"
+        let block = config?.blockScaling.map { "block size \($0.size) (config.json \($0.origin.rawValue))" } ?? "no block size in config.json"
         lines.append("\(scales.count) FP8 tensors carry scales; \(block)")
         lines += problems.map { "f32 view: \($0)" }
         return lines.joined(separator: "\n")

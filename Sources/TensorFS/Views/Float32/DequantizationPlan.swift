@@ -72,7 +72,7 @@ struct DequantizationPlan: Sendable {
             throw refusal.error("is \(scale.info.dtype.name), not \(ScaleBinding.dtypes.map(\.name).joined(separator: ", "))")
         }
         let shape = tensor.info.shape
-        let blockSize = (try? config.get())??.blockSize
+        let blockSize = (try? config.get())??.blockScaling?.size
         guard let granularity = ScaleGrid.granularity(ofScale: scale.info.shape, for: shape, blockSize: blockSize) else {
             var fitting = ["one value"]
             if shape.count >= 2 {
@@ -88,10 +88,10 @@ struct DequantizationPlan: Sendable {
     /// size is unknown.
     private static func blockGridText(for shape: [UInt64], config: Result<QuantizationConfig?, ModelError>) -> String {
         switch config {
-        case .success(let config?) where config.blockSize != nil:
-            let size = config.blockSize!
-            return "\(ExtendedAttribute.shapeText(ScaleGrid.blockGridShape(of: shape, size))) (one per \(size) block, from config.json's \(config.blockSizeOrigin!.rawValue))"
         case .success(let config?):
+            if let blocks = config.blockScaling {
+                return "\(ExtendedAttribute.shapeText(ScaleGrid.blockGridShape(of: shape, blocks.size))) (one per \(blocks.size) block, from config.json's \(blocks.origin.rawValue))"
+            }
             return "one per block (but config.json's quantization_config gives no block size\(config.method.map { " for method \(quoted($0))" } ?? ""))"
         case .success(nil):
             return "one per block (but the model has no config.json to give a block size: mount the model's directory, which brings it along)"
